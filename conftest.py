@@ -1,0 +1,96 @@
+"""Test harness: every MyST chapter in chapters/ runs through nbval, in quick mode, in a fresh kernel.
+
+nbval reads only .ipynb files, so this hook reads each ``chapters/*.md`` with jupytext and hands the
+notebook to nbval's own collector; no .ipynb is written. A failing cell is reported with the chapter
+file and the line where the cell starts. The run ends with each chapter's wall time.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RNN_BOOK_QUICK", "1")     # the chapters read it in their kernels
+os.environ.setdefault("MPLBACKEND", "agg")
+
+ROOT = Path(__file__).parent
+CHAPTERS = ROOT / "chapters"
+_chapter_seconds: dict[str, float] = defaultdict(float)
+
+
+def _is_chapter(path: Path) -> bool:
+    if path.suffix != ".md" or CHAPTERS not in path.parents or "solutions" in path.parts:
+        return False
+    head = path.read_text(encoding="utf-8")[:600]
+    return head.startswith("---") and "jupytext" in head
+
+
+def _code_cell_lines(text: str) -> list[int]:
+    """1-based line numbers of every ```{code-cell} fence in a MyST notebook."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if re.match(r"^`{3,}\{code-cell\}", line)]
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if _is_chapter(file_path):
+        return MystChapter.from_parent(parent, path=file_path)
+    return None
+
+
+from nbval.plugin import IPyNbCell, IPyNbFile, find_comment_markers, find_metadata_tags  # noqa: E402
+
+
+class ChapterCell(IPyNbCell):
+    md_line = 0
+
+    def reportinfo(self):
+        rel = os.path.relpath(str(self.fspath), str(self.config.rootdir))
+        return self.fspath, self.md_line - 1, f"{rel}:{self.md_line} (code cell {self.cell_num})"
+
+    def repr_failure(self, excinfo):
+        rel = os.path.relpath(str(self.fspath), str(self.config.rootdir))
+        return f"{rel}, line {self.md_line} (code cell {self.cell_num}) failed\n" + super().repr_failure(excinfo)
+
+
+class MystChapter(IPyNbFile):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.compare_outputs = False   # text notebooks store no outputs; chapters assert in cells
+
+    def collect(self):
+        import jupytext
+        from collections import defaultdict as dd
+
+        text = Path(self.fspath).read_text(encoding="utf-8")
+        self.nb = jupytext.reads(text, fmt="md:myst")
+        lines = _code_cell_lines(text)
+        code_cells = [c for c in self.nb.cells if c.cell_type == "code"]
+        for num, cell in enumerate(code_cells):
+            options = dd(bool, find_metadata_tags(cell.metadata))
+            options.update(dict(find_comment_markers(cell.source)))
+            options.setdefault("check", False)
+            item = ChapterCell.from_parent(self, name=f"Cell {num}", cell_num=num, cell=cell, options=options)
+            item.md_line = lines[num] if num < len(lines) else 0
+            yield item
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    t0 = time.perf_counter()
+    yield
+    if isinstance(item, ChapterCell):
+        _chapter_seconds[os.path.relpath(str(item.fspath), str(ROOT))] += time.perf_counter() - t0
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _chapter_seconds:
+        return
+    tr = terminalreporter
+    tr.write_sep("=", "chapter wall times (quick mode)" if os.environ.get("RNN_BOOK_QUICK") == "1"
+                 else "chapter wall times")
+    for path, sec in sorted(_chapter_seconds.items(), key=lambda kv: -kv[1]):
+        tr.write_line(f"{sec:8.1f} s  {path}")
+    tr.write_line(f"{sum(_chapter_seconds.values()):8.1f} s  all chapters")

@@ -1,0 +1,53 @@
+"""Run-wide settings: quick mode, repeatable seeds, and the compute device."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+QUICK_ENV = "RNN_BOOK_QUICK"
+
+
+def is_quick() -> bool:
+    """True when the environment variable ``RNN_BOOK_QUICK`` is 1/true/yes (the tests set it)."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pick(full, quick):
+    """Return ``quick`` in quick mode and ``full`` otherwise: ``epochs = pick(full=30, quick=3)``."""
+    return quick if is_quick() else full
+
+
+def mode_name() -> str:
+    return "quick" if is_quick() else "full"
+
+
+def seed(n: int = 0) -> int:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so that a run repeats exactly."""
+    random.seed(n)
+    np.random.seed(n)
+    torch.manual_seed(n)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(n)
+    return n
+
+
+def device() -> torch.device:
+    """CUDA when a GPU is present, otherwise the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cudnn_active() -> bool:
+    """Whether torch.nn's recurrent layers will run cuDNN kernels here."""
+    return torch.cuda.is_available() and torch.backends.cudnn.is_available() and torch.backends.cudnn.enabled
+
+
+def describe_device() -> str:
+    """One line naming the device, e.g. 'cpu (2 threads), cuDNN not active'."""
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+        cud = f"cuDNN {torch.backends.cudnn.version()} active" if cudnn_active() else "cuDNN not active"
+        return f"cuda:0 {name}, {cud}"
+    return f"cpu ({torch.get_num_threads()} threads), cuDNN not active (no CUDA device)"
