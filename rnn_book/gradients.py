@@ -1,0 +1,157 @@
+"""How far back a gradient reaches: Jacobian norms over time distance, and the spectral radius.
+
+Back-propagation through time multiplies one Jacobian per step,
+
+    ∂h_T/∂s_t = ∂h_T/∂s_{T-1} · ∂s_{T-1}/∂s_{T-2} · ... · ∂s_{t+1}/∂s_t,
+
+so the norm of the product against the distance k = T - t says how much a loss at step T can
+still teach the model about step t. ``state_jacobian_norms`` measures exactly that for a layer of
+the scratch engine (its time loop is ours, so every intermediate state is a node we can ask about);
+``input_gradient_norms`` measures ‖∂h_T/∂x_t‖, which works for both engines.
+
+The state s_t is h_t for the RNN and the GRU and the pair (h_t, c_t) for the LSTM.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import checks, copy_weights, cudnn, scratch
+
+
+# -- the spectral radius of W_hh -------------------------------------------------------------------
+def spectral_radius(W: torch.Tensor) -> float:
+    """ρ(W) = max |λ_i(W)|, the largest eigenvalue modulus of a square matrix."""
+    if not isinstance(W, torch.Tensor) or W.dim() != 2 or W.shape[0] != W.shape[1]:
+        shape = tuple(W.shape) if isinstance(W, torch.Tensor) else type(W).__name__
+        raise ValueError(f"spectral_radius: expected a square matrix (n, n); got {shape}")
+    return float(torch.linalg.eigvals(W.detach().double()).abs().max())
+
+
+def with_spectral_radius(W: torch.Tensor, rho: float) -> torch.Tensor:
+    """``W`` rescaled so that its spectral radius is ``rho`` (eigenvectors unchanged, all |λ| scaled alike)."""
+    if not rho >= 0:
+        raise ValueError(f"with_spectral_radius: rho must be a number >= 0; got {rho!r}")
+    return W * (rho / spectral_radius(W))
+
+
+def recurrent_matrix(layer) -> torch.Tensor:
+    """W_hh of a one-layer vanilla RNN from either engine, in the book's row-vector layout (h @ W_hh)."""
+    _check_rnn(layer, "recurrent_matrix")
+    return layer.torch_layout(0, 0)[1].T
+
+
+@torch.no_grad()
+def set_spectral_radius(layer, rho: float):
+    """Rescale W_hh of a one-layer vanilla RNN (either engine) in place to spectral radius ``rho``."""
+    _check_rnn(layer, "set_spectral_radius")
+    W = with_spectral_radius(recurrent_matrix(layer), rho)
+    w_ih, _, b_ih, b_hh = layer.torch_layout(0, 0)
+    layer.load_torch_layout(0, 0, w_ih, W.T.contiguous(), b_ih, b_hh)
+    return layer
+
+
+def _check_rnn(layer, who):
+    if not isinstance(layer, (scratch.Recurrent, cudnn.Recurrent)) or layer.kind != "RNN":
+        raise TypeError(f"{who}: expected a vanilla RNN layer (scratch.RNN or cudnn.RNN); got {type(layer).__name__}")
+
+
+# -- Jacobian norms against distance ---------------------------------------------------------------
+def as_scratch(layer) -> scratch.Recurrent:
+    """The same function as a one-layer scratch layer (a cuDNN layer's weights are copied over)."""
+    if isinstance(layer, scratch.Recurrent):
+        return layer
+    if not isinstance(layer, cudnn.Recurrent):
+        raise TypeError(f"as_scratch: expected a layer of rnn_book.scratch or rnn_book.cudnn; got {type(layer).__name__}")
+    kw = {"nonlinearity": layer.nonlinearity} if layer.kind == "RNN" else {"reset_after": True} if layer.kind == "GRU" else {}
+    twin = getattr(scratch, layer.kind)(layer.input_size, layer.hidden_size, layer.num_layers, layer.bidirectional, **kw)
+    dtype = layer.torch_layout(0, 0)[0].dtype
+    return copy_weights(layer, twin.to(dtype))
+
+
+def _flat(s):
+    return torch.cat(s, dim=-1) if isinstance(s, tuple) else s
+
+
+def state_jacobian_norms(layer, x: torch.Tensor) -> torch.Tensor:
+    """‖∂h_T/∂s_{T-k}‖₂ for k = 0..T-1: the Jacobian's spectral norm, geometric mean over the batch.
+
+    layer: a one-layer, one-direction recurrent layer (a cuDNN layer is first copied into the scratch
+    engine, which computes the same function). x: (batch, time, input_size).
+    Returns a 1-D tensor of length T indexed by the distance k = T - t (k = 0 is ∂h_T/∂s_T).
+    """
+    layer = _one_layer(as_scratch(layer), "state_jacobian_norms")
+    checks.check_input(x, layer.input_size, next(layer.parameters()).dtype, "state_jacobian_norms")
+    cell, H = layer.cell(0, 0), layer.hidden_size
+    B, T = x.shape[0], x.shape[1]
+    xp = cell.project(x)
+    s = cell.init_state(B, x)
+    states = []                                  # s_1 .. s_T, kept as nodes of one connected graph
+    for t in range(T):
+        s = cell(xp[:, t], s)
+        states.append(s)
+    h_T = s[0] if isinstance(s, tuple) else s
+    inputs = [v for st in states for v in (st if isinstance(st, tuple) else (st,))]
+    # row i of every Jacobian ∂h_T/∂s_t at once: H backward passes, batched by vmap (is_grads_batched)
+    rows = torch.eye(H, dtype=h_T.dtype, device=h_T.device).unsqueeze(1).expand(H, B, H)
+    grads = torch.autograd.grad(h_T, inputs, grad_outputs=rows, is_grads_batched=True)
+    n = len(inputs) // T                         # 2 for the LSTM's (h, c), else 1
+    norms = []
+    for t in range(T):
+        J = torch.cat(grads[t * n:(t + 1) * n], dim=-1).transpose(0, 1)   # (batch, H, state size)
+        sigma = torch.linalg.matrix_norm(J, ord=2)                         # largest singular value
+        norms.append(sigma.clamp_min(1e-300).log().mean().exp())
+    return torch.stack(norms).flip(0).detach()
+
+
+def input_gradient_norms(layer, x: torch.Tensor) -> torch.Tensor:
+    """‖∂h_T/∂x_{T-k}‖₂ for k = 0..T-1 (geometric mean over the batch); any layer of either engine."""
+    if not isinstance(layer, (scratch.Recurrent, cudnn.Recurrent)):
+        raise TypeError(f"input_gradient_norms: expected a layer of rnn_book.scratch or rnn_book.cudnn; "
+                        f"got {type(layer).__name__}")
+    layer = _one_layer(layer, "input_gradient_norms")
+    checks.check_input(x, layer.input_size, next(layer.parameters()).dtype, "input_gradient_norms")
+    B, T, H = x.shape[0], x.shape[1], layer.hidden_size
+    xs = x.detach().requires_grad_()
+    _, state = layer(xs)
+    h_T = (state[0] if isinstance(state, tuple) else state)[-1]
+    rows = torch.eye(H, dtype=h_T.dtype, device=h_T.device).unsqueeze(1).expand(H, B, H)
+    (g,) = torch.autograd.grad(h_T, xs, grad_outputs=rows, is_grads_batched=True)   # (H, B, T, in)
+    J = g.permute(1, 2, 0, 3)                                                         # (B, T, H, in)
+    sigma = torch.linalg.matrix_norm(J, ord=2).clamp_min(1e-300)
+    return sigma.log().mean(0).exp().flip(0).detach()
+
+
+def linear_jacobian_norms(W: torch.Tensor, T: int) -> torch.Tensor:
+    """‖W^k‖₂ for k = 0..T-1: the exact Jacobian norms of the linear recurrence h_t = h_{t-1} W + x_t U."""
+    spectral_radius(W)                           # validates the shape
+    P = torch.eye(W.shape[0], dtype=torch.float64)
+    out = []
+    for _ in range(T):
+        out.append(torch.linalg.matrix_norm(P, ord=2))
+        P = P @ W.detach().double()
+    return torch.stack(out)
+
+
+def decay_rate(norms, start: int = 1, stop: int | None = None) -> float:
+    """Per-step factor γ of a geometric fit norms[k] ≈ C·γ^k over k in [start, stop).
+
+    γ < 1: the gradient vanishes (by a factor γ per step back in time); γ > 1: it explodes.
+    """
+    y = torch.as_tensor(norms, dtype=torch.float64).flatten()
+    k = torch.arange(len(y), dtype=torch.float64)[start:stop]
+    y = y[start:stop]
+    keep = torch.isfinite(y) & (y > 0)
+    if int(keep.sum()) < 2:
+        raise ValueError(f"decay_rate: need at least two positive, finite norms in [start, stop); got {int(keep.sum())}")
+    k, logy = k[keep], y[keep].log()
+    slope = ((k - k.mean()) * (logy - logy.mean())).sum() / ((k - k.mean()) ** 2).sum()
+    return float(math.exp(slope))
+
+
+def _one_layer(layer, who):
+    if layer.num_layers != 1 or layer.bidirectional:
+        raise ValueError(f"{who}: expected a one-layer, one-direction layer; "
+                         f"got num_layers={layer.num_layers}, bidirectional={layer.bidirectional}")
+    return layer

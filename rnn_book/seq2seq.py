@@ -1,0 +1,158 @@
+"""An encoder–decoder (seq2seq) for translation, built on either engine's recurrent layer.
+
+The encoder reads the English tokens and hands over its final state, one fixed-size vector per
+layer; the decoder starts from that state and, at every step, also sees the encoder's top-layer
+final state as a *context* c next to the previous Chinese token (Cho et al. 2014):
+
+    encoder:  h_t = f(e(x_t), h_{t-1})                 c = h_S (top layer)
+    decoder:  s_t = g([e(y_{t-1}); c], s_{t-1})        s_0 = h_S
+              P(y_t | y_<t, x) = softmax(W_o s_t + b_o)
+
+Training uses teacher forcing: the decoder reads the true previous token y_{t-1}, not its own guess.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import make_layer
+from .beam import Hypothesis, beam_search, greedy_search
+from .bleu import corpus_bleu
+from .data.parallel import Batch, Pair, Vocab, collate, tokenize_en
+
+
+class Seq2Seq(nn.Module):
+    """Embedding -> encoder RNN -> (state, context) -> decoder RNN -> linear head over the Chinese vocabulary."""
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, kind: str = "gru", engine: str = "cudnn",
+                 embed_size: int = 32, hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
+                 **layer_kwargs):
+        super().__init__()
+        self.kind, self.engine = kind.lower(), engine
+        self.src_embed = nn.Embedding(src_vocab_size, embed_size)
+        self.encoder = make_layer(kind, engine, embed_size, hidden_size, num_layers=num_layers, dropout=dropout,
+                                  **layer_kwargs)
+        self.tgt_embed = nn.Embedding(tgt_vocab_size, embed_size)
+        self.decoder = make_layer(kind, engine, embed_size + hidden_size, hidden_size, num_layers=num_layers,
+                                  dropout=dropout, **layer_kwargs)
+        self.head = nn.Linear(hidden_size, tgt_vocab_size)
+
+    def _check_ids(self, ids: torch.Tensor, embed: nn.Embedding, who: str) -> None:
+        if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long or ids.dim() != 2:
+            got = f"{ids.dtype} of shape {tuple(ids.shape)}" if isinstance(ids, torch.Tensor) else type(ids).__name__
+            raise TypeError(f"Seq2Seq.{who}: expected token ids, an int64 tensor of shape (batch, time); got {got}")
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= embed.num_embeddings):
+            raise ValueError(f"Seq2Seq.{who}: token ids must lie in 0..{embed.num_embeddings - 1}; "
+                             f"got {int(ids.min())}..{int(ids.max())}")
+
+    def encode(self, src: torch.Tensor, src_lengths=None):
+        """English ids (B, S) -> decoder state ``(s_0, c)``; every tensor in it has the batch on dim 1."""
+        self._check_ids(src, self.src_embed, "encode")
+        _, state = self.encoder(self.src_embed(src), None, src_lengths)   # state at each sentence's own end
+        h = state[0] if isinstance(state, tuple) else state
+        context = h[-1:]                                                   # (1, B, H): c = h_S, top layer
+        return state, context
+
+    def decode(self, tgt_in: torch.Tensor, state):
+        """Chinese ids read so far (B, T) and a decoder state -> logits (B, T, V) and the next state."""
+        self._check_ids(tgt_in, self.tgt_embed, "decode")
+        s, context = state
+        T = tgt_in.shape[1]
+        x = torch.cat([self.tgt_embed(tgt_in), context.transpose(0, 1).expand(-1, T, -1)], dim=-1)  # [e(y); c]
+        out, s = self.decoder(x, s)                                                                # s_t
+        return self.head(out), (s, context)                                                        # W_o s_t + b_o
+
+    def forward(self, src: torch.Tensor, src_lengths, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: logits for every target position in one pass over the true previous tokens."""
+        return self.decode(tgt_in, self.encode(src, src_lengths))[0]
+
+
+def masked_cross_entropy(logits: torch.Tensor, target: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
+    """Mean of -log P(y_t) over the REAL target tokens only; padding positions contribute exactly nothing.
+
+    Averaging over all B*T positions instead would let the amount of padding in a batch change the loss.
+    """
+    if logits.dim() != 3 or target.shape != logits.shape[:2]:
+        raise ValueError(f"masked_cross_entropy: expected logits (B, T, V) and target (B, T); "
+                         f"got {tuple(logits.shape)} and {tuple(target.shape)}")
+    mask = target != pad_id                                                   # (B, T): 1 on real tokens
+    if not bool(mask.any()):
+        raise ValueError("masked_cross_entropy: every target position is padding; nothing to learn from")
+    nll = -logits[mask].log_softmax(-1).gather(-1, target[mask][:, None])    # only the real positions
+    return nll.mean()
+
+
+def teacher_forcing_loss(model: Seq2Seq, batch: Batch, pad_id: int = 0) -> torch.Tensor:
+    """The loss ``fit`` minimises: masked cross-entropy of the decoder's predictions under teacher forcing."""
+    return masked_cross_entropy(model(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out, pad_id)
+
+
+def decoder_step(model: Seq2Seq):
+    """``step(tokens, state) -> (log_probs, state)``: one decoder step, in the form :mod:`rnn_book.beam` drives."""
+    def step(tokens: torch.Tensor, state):
+        logits, state = model.decode(tokens[:, None], state)
+        return logits[:, -1].log_softmax(-1), state
+    return step
+
+
+def max_target_len(src_len: int) -> int:
+    """A generous cap on the output length (the longest targets here are about as long as the input)."""
+    return 2 * src_len + 10
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def greedy_translate(model: Seq2Seq, texts: Sequence[str], src_vocab: Vocab, tgt_vocab: Vocab,
+                     batch_size: int = 512) -> list[str]:
+    """Translate many English strings at once with greedy decoding."""
+    model.eval()
+    dev, out = _device(model), []
+    for i in range(0, len(texts), batch_size):
+        chunk = texts[i:i + batch_size]
+        src = [src_vocab.encode(tokenize_en(t)) or [src_vocab.unk_id] for t in chunk]
+        lengths = torch.tensor([len(s) for s in src])
+        ids = torch.zeros(len(src), int(lengths.max()), dtype=torch.long)
+        for j, s in enumerate(src):
+            ids[j, :len(s)] = torch.tensor(s)
+        state = model.encode(ids.to(dev), lengths)
+        hyps = greedy_search(decoder_step(model), state, len(src), tgt_vocab.bos_id, tgt_vocab.eos_id,
+                             max_target_len(int(lengths.max())), device=dev)
+        out += [tgt_vocab.decode(h.tokens) for h in hyps]
+    return out
+
+
+@torch.no_grad()
+def beam_translate(model: Seq2Seq, text: str, src_vocab: Vocab, tgt_vocab: Vocab, width: int = 4,
+                   alpha: float = 0.0) -> list[tuple[str, float]]:
+    """One English string -> up to ``width`` (Chinese, log-probability) candidates, best first."""
+    model.eval()
+    dev = _device(model)
+    src = src_vocab.encode(tokenize_en(text)) or [src_vocab.unk_id]
+    state = model.encode(torch.tensor([src], device=dev), torch.tensor([len(src)]))
+    hyps: list[Hypothesis] = beam_search(decoder_step(model), state, tgt_vocab.bos_id, tgt_vocab.eos_id, width,
+                                         max_target_len(len(src)), alpha=alpha, device=dev)
+    return [(tgt_vocab.decode(h.tokens), h.score) for h in hyps]
+
+
+def evaluate(model: Seq2Seq, pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab) -> dict:
+    """Exact-match accuracy and character BLEU of greedy translations of ``pairs``; also the predictions."""
+    if not pairs:
+        raise ValueError("evaluate: expected at least one pair; got none")
+    pred = greedy_translate(model, [p.en for p in pairs], src_vocab, tgt_vocab)
+    exact = sum(p == q.zh for p, q in zip(pred, pairs)) / len(pairs)
+    return {"exact": exact, "bleu": corpus_bleu([list(p) for p in pred], [list(q.zh) for q in pairs]),
+            "predictions": pred}
+
+
+def validation_loss(model: Seq2Seq, batch: Batch) -> float:
+    return float(teacher_forcing_loss(model, batch))
+
+
+__all__ = ["Seq2Seq", "masked_cross_entropy", "teacher_forcing_loss", "decoder_step", "greedy_translate",
+           "beam_translate", "evaluate", "collate"]
