@@ -154,3 +154,39 @@ def count_hypotheses(vocab_size: int, eos_in_vocab: bool, max_len: int) -> int:
         return vocab_size ** max_len
     other = vocab_size - 1                       # tokens that do not end a hypothesis
     return sum(other ** (n - 1) for n in range(1, max_len + 1)) + other ** max_len
+
+
+class ToyDecoder:
+    """A random recurrent decoder over a tiny vocabulary {<bos>=0, <eos>=1, 2, ..}: small enough to enumerate.
+
+    ``sharp`` scales the logits; sharper distributions make it easier for greedy search to be led astray.
+    """
+
+    def __init__(self, seed: int = 0, vocab_size: int = 4, hidden_size: int = 6, sharp: float = 3.0):
+        g = torch.Generator().manual_seed(seed)
+        self.vocab_size, self.sharp = vocab_size, sharp
+        self.emb = torch.randn(vocab_size, hidden_size, generator=g, dtype=torch.float64)
+        self.cell = torch.nn.GRUCell(hidden_size, hidden_size).double()
+        with torch.no_grad():
+            for p in self.cell.parameters():
+                p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
+        self.out = torch.randn(hidden_size, vocab_size, generator=g, dtype=torch.float64)
+
+    @torch.no_grad()
+    def step(self, tokens: torch.Tensor, state):
+        h = self.cell(self.emb[tokens], state[0])
+        logits = self.sharp * h @ self.out
+        logits[:, 0] = -float("inf")                 # <bos> is never generated
+        return logits.log_softmax(-1), h[None]
+
+    def start(self) -> torch.Tensor:
+        return torch.zeros(1, 1, self.emb.shape[1], dtype=torch.float64)
+
+    def log_prob(self, tokens) -> float:
+        """log P of one sequence, token by token (an independent check of the searches' scores)."""
+        state, tok, total = self.start(), torch.tensor([0]), 0.0
+        for y in tokens:
+            logp, state = self.step(tok, state)
+            total += float(logp[0, y])
+            tok = torch.tensor([y])
+        return total

@@ -66,20 +66,16 @@ def as_scratch(layer) -> scratch.Recurrent:
         raise TypeError(f"as_scratch: expected a layer of rnn_book.scratch or rnn_book.cudnn; got {type(layer).__name__}")
     kw = {"nonlinearity": layer.nonlinearity} if layer.kind == "RNN" else {"reset_after": True} if layer.kind == "GRU" else {}
     twin = getattr(scratch, layer.kind)(layer.input_size, layer.hidden_size, layer.num_layers, layer.bidirectional, **kw)
-    dtype = layer.torch_layout(0, 0)[0].dtype
-    return copy_weights(layer, twin.to(dtype))
-
-
-def _flat(s):
-    return torch.cat(s, dim=-1) if isinstance(s, tuple) else s
+    ref = layer.torch_layout(0, 0)[0]
+    return copy_weights(layer, twin.to(ref.device, ref.dtype))
 
 
 def state_jacobian_norms(layer, x: torch.Tensor) -> torch.Tensor:
-    """‖∂h_T/∂s_{T-k}‖₂ for k = 0..T-1: the Jacobian's spectral norm, geometric mean over the batch.
+    """‖∂h_T/∂s_{T-k}‖₂ for k = 0..T: the Jacobian's spectral norm, geometric mean over the batch.
 
     layer: a one-layer, one-direction recurrent layer (a cuDNN layer is first copied into the scratch
-    engine, which computes the same function). x: (batch, time, input_size).
-    Returns a 1-D tensor of length T indexed by the distance k = T - t (k = 0 is ∂h_T/∂s_T).
+    engine, which computes the same function). x: (batch, time T, input_size).
+    Returns a 1-D tensor of length T + 1 indexed by the distance k (k = T is the initial state s_0).
     """
     layer = _one_layer(as_scratch(layer), "state_jacobian_norms")
     checks.check_input(x, layer.input_size, next(layer.parameters()).dtype, "state_jacobian_norms")
@@ -87,22 +83,27 @@ def state_jacobian_norms(layer, x: torch.Tensor) -> torch.Tensor:
     B, T = x.shape[0], x.shape[1]
     xp = cell.project(x)
     s = cell.init_state(B, x)
-    states = []                                  # s_1 .. s_T, kept as nodes of one connected graph
+    s = tuple(v.requires_grad_() for v in s) if isinstance(s, tuple) else s.requires_grad_()   # s_0 too
+    entries = []                  # the state s_{t-1} as it enters step t, one connected graph
     for t in range(T):
+        # a copy per entry, so that for the LSTM h and c count as separate inputs of the rest of the
+        # sequence (without it, the gradient for c_t would also include the path c_t -> h_t)
+        s = tuple(v.clone() for v in s) if isinstance(s, tuple) else s.clone()
+        entries.append(s)
         s = cell(xp[:, t], s)
-        states.append(s)
     h_T = s[0] if isinstance(s, tuple) else s
-    inputs = [v for st in states for v in (st if isinstance(st, tuple) else (st,))]
+    inputs = [v for st in entries for v in (st if isinstance(st, tuple) else (st,))]
     # row i of every Jacobian ∂h_T/∂s_t at once: H backward passes, batched by vmap (is_grads_batched)
     rows = torch.eye(H, dtype=h_T.dtype, device=h_T.device).unsqueeze(1).expand(H, B, H)
     grads = torch.autograd.grad(h_T, inputs, grad_outputs=rows, is_grads_batched=True)
     n = len(inputs) // T                         # 2 for the LSTM's (h, c), else 1
-    norms = []
-    for t in range(T):
+    tiny = torch.finfo(h_T.dtype).tiny
+    norms = [torch.ones((), dtype=h_T.dtype, device=h_T.device)]    # k = 0: ∂h_T/∂h_T = I (and ∂h_T/∂c_T = 0 holding h_T)
+    for t in range(T - 1, -1, -1):               # s_{t} enters step t + 1; distance k = T - t
         J = torch.cat(grads[t * n:(t + 1) * n], dim=-1).transpose(0, 1)   # (batch, H, state size)
         sigma = torch.linalg.matrix_norm(J, ord=2)                         # largest singular value
-        norms.append(sigma.clamp_min(1e-300).log().mean().exp())
-    return torch.stack(norms).flip(0).detach()
+        norms.append(sigma.clamp_min(tiny).log().mean().exp())
+    return torch.stack(norms).detach()
 
 
 def input_gradient_norms(layer, x: torch.Tensor) -> torch.Tensor:
@@ -119,16 +120,16 @@ def input_gradient_norms(layer, x: torch.Tensor) -> torch.Tensor:
     rows = torch.eye(H, dtype=h_T.dtype, device=h_T.device).unsqueeze(1).expand(H, B, H)
     (g,) = torch.autograd.grad(h_T, xs, grad_outputs=rows, is_grads_batched=True)   # (H, B, T, in)
     J = g.permute(1, 2, 0, 3)                                                         # (B, T, H, in)
-    sigma = torch.linalg.matrix_norm(J, ord=2).clamp_min(1e-300)
+    sigma = torch.linalg.matrix_norm(J, ord=2).clamp_min(torch.finfo(J.dtype).tiny)
     return sigma.log().mean(0).exp().flip(0).detach()
 
 
 def linear_jacobian_norms(W: torch.Tensor, T: int) -> torch.Tensor:
-    """‖W^k‖₂ for k = 0..T-1: the exact Jacobian norms of the linear recurrence h_t = h_{t-1} W + x_t U."""
+    """‖W^k‖₂ for k = 0..T: the exact Jacobian norms ‖∂h_T/∂h_{T-k}‖ of the linear recurrence h_t = h_{t-1} W + x_t U."""
     spectral_radius(W)                           # validates the shape
     P = torch.eye(W.shape[0], dtype=torch.float64)
     out = []
-    for _ in range(T):
+    for _ in range(T + 1):
         out.append(torch.linalg.matrix_norm(P, ord=2))
         P = P @ W.detach().double()
     return torch.stack(out)
@@ -155,3 +156,53 @@ def _one_layer(layer, who):
         raise ValueError(f"{who}: expected a one-layer, one-direction layer; "
                          f"got num_layers={layer.num_layers}, bidirectional={layer.bidirectional}")
     return layer
+
+
+# -- the vanilla RNN at a chosen spectral radius -----------------------------------------------------
+def rnn_at_radius(rho: float, hidden_size: int = 32, input_size: int = 1, bias: bool = True, seed: int = 0):
+    """A float64 scratch tanh RNN with default-initialised weights, W_hh rescaled to spectral radius ``rho``.
+
+    ``bias=False`` zeroes b_h, so that a zero input keeps the state at the fixed point h = 0.
+    """
+    g = torch.random.fork_rng()
+    with g:
+        torch.manual_seed(seed)
+        layer = scratch.RNN(input_size, hidden_size).double()
+    set_spectral_radius(layer, rho)
+    if not bias:
+        with torch.no_grad():
+            layer.cell(0, 0).b_h.zero_()
+    return layer
+
+
+def radius_sweep(rhos, T: int = 40, input_scale: float = 1.0, hidden_size: int = 32, batch: int = 8,
+                 bias: bool = True, seed: int = 0) -> list[dict[str, float]]:
+    """For each ρ: the measured per-step factor γ of ‖∂h_T/∂h_t‖ of a tanh RNN, the linear prediction,
+    and the mean slope tanh'(a_t) = 1 - h_t² along the trajectory (1: linear regime; near 0: saturated)."""
+    gen = torch.Generator().manual_seed(seed)
+    x = input_scale * torch.randn(batch, T, 1, generator=gen, dtype=torch.float64)
+    rows = []
+    for rho in rhos:
+        layer = rnn_at_radius(rho, hidden_size, 1, bias, seed)
+        with torch.no_grad():
+            out, _ = layer(x)
+        norms = state_jacobian_norms(layer, x)
+        rows.append({"rho": float(rho), "gamma": decay_rate(norms),
+                     "gamma_linear": decay_rate(linear_jacobian_norms(recurrent_matrix(layer), T)),
+                     "tanh_slope": float((1 - out ** 2).mean())})
+    return rows
+
+
+def output_input_gradients(model, x: torch.Tensor) -> torch.Tensor:
+    """∂ŷ/∂x_t for a model with one output per sequence (``head="last"``, output size 1): shape like x.
+
+    For the adding problem the ideal answer is 1 on the value channel at the two marked steps and
+    0 everywhere else: the output should depend on those two numbers only.
+    """
+    xs = x.detach().clone().requires_grad_()
+    y = model(xs)[0]
+    if y.dim() != 2 or y.shape[1] != 1:
+        raise ValueError(f"output_input_gradients: expected a model with one output per sequence, shape (batch, 1); "
+                         f"got output shape {tuple(y.shape)}")
+    (g,) = torch.autograd.grad(y.sum(), xs)     # sequences are independent, so the sum separates them
+    return g.detach()

@@ -16,7 +16,6 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from . import make_layer
 from .beam import Hypothesis, beam_search, greedy_search
@@ -29,9 +28,9 @@ class Seq2Seq(nn.Module):
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, kind: str = "gru", engine: str = "cudnn",
                  embed_size: int = 32, hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.0,
-                 **layer_kwargs):
+                 reverse_source: bool = False, **layer_kwargs):
         super().__init__()
-        self.kind, self.engine = kind.lower(), engine
+        self.kind, self.engine, self.reverse_source = kind.lower(), engine, bool(reverse_source)
         self.src_embed = nn.Embedding(src_vocab_size, embed_size)
         self.encoder = make_layer(kind, engine, embed_size, hidden_size, num_layers=num_layers, dropout=dropout,
                                   **layer_kwargs)
@@ -51,6 +50,8 @@ class Seq2Seq(nn.Module):
     def encode(self, src: torch.Tensor, src_lengths=None):
         """English ids (B, S) -> decoder state ``(s_0, c)``; every tensor in it has the batch on dim 1."""
         self._check_ids(src, self.src_embed, "encode")
+        if self.reverse_source:
+            src = reverse_within_lengths(src, src_lengths)
         _, state = self.encoder(self.src_embed(src), None, src_lengths)   # state at each sentence's own end
         h = state[0] if isinstance(state, tuple) else state
         context = h[-1:]                                                   # (1, B, H): c = h_S, top layer
@@ -68,6 +69,16 @@ class Seq2Seq(nn.Module):
     def forward(self, src: torch.Tensor, src_lengths, tgt_in: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: logits for every target position in one pass over the true previous tokens."""
         return self.decode(tgt_in, self.encode(src, src_lengths))[0]
+
+
+def reverse_within_lengths(ids: torch.Tensor, lengths=None) -> torch.Tensor:
+    """Reverse each row's first ``lengths[b]`` tokens, leaving the padding where it is (Sutskever et al. 2014)."""
+    B, S = ids.shape
+    if lengths is None:
+        return ids.flip(1)
+    n = torch.as_tensor(lengths, device=ids.device).reshape(B, 1)
+    t = torch.arange(S, device=ids.device).expand(B, S)
+    return ids.gather(1, torch.where(t < n, n - 1 - t, t))
 
 
 def masked_cross_entropy(logits: torch.Tensor, target: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
@@ -123,7 +134,8 @@ def greedy_translate(model: Seq2Seq, texts: Sequence[str], src_vocab: Vocab, tgt
         state = model.encode(ids.to(dev), lengths)
         hyps = greedy_search(decoder_step(model), state, len(src), tgt_vocab.bos_id, tgt_vocab.eos_id,
                              max_target_len(int(lengths.max())), device=dev)
-        out += [tgt_vocab.decode(h.tokens) for h in hyps]
+        # each sentence stops at its OWN length cap, as beam_translate would (rows of a batch do not interact)
+        out += [tgt_vocab.decode(h.tokens[:max_target_len(len(s))]) for h, s in zip(hyps, src)]
     return out
 
 

@@ -62,13 +62,15 @@ class _Espeak:
         self._callback = _CALLBACK(collect)   # keep a reference: the library holds only a pointer
         self.lib.espeak_SetSynthCallback(self._callback)
 
-    def synth(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, word_gap: int) -> np.ndarray:
+    def synth(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, word_gap: int,
+              seed: int = 0) -> np.ndarray:
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"say: eSpeak NG has no voice {voice!r}; try an accent from ACCENTS, "
                              f"optionally with a variant: 'en-us+f3' (see variants())")
         for param, value in ((_RATE, rate), (_PITCH, pitch), (_RANGE, pitch_range), (_WORDGAP, word_gap)):
             self.lib.espeak_SetParameter(param, int(value), 0)
         self._chunks = []
+        self.lib.espeak_ng_SetRandSeed(ctypes.c_long(seed))   # the seed of its noise source (breath, aspiration)
         text_b = text.encode("utf-8")
         err = self.lib.espeak_Synth(text_b, len(text_b) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
         self.lib.espeak_Synchronize()
@@ -93,12 +95,13 @@ def variants() -> list[str]:
 
 
 def say(text: str, voice: str = "en-us", rate: int = 170, pitch: int = 50, pitch_range: int = 50,
-        word_gap: int = 0, sr: int | None = audio.SAMPLE_RATE) -> tuple[torch.Tensor, int]:
+        word_gap: int = 0, sr: int | None = audio.SAMPLE_RATE, seed: int = 0) -> tuple[torch.Tensor, int]:
     """Speak ``text`` and return ``(wave, sample_rate)``, wave a float tensor in [-1, 1].
 
     voice: an accent (``ACCENTS``), optionally ``+variant`` (``variants()``), e.g. ``"en-gb-x-rp+m3"``.
     rate: words per minute (80..450); pitch, pitch_range: 0..100; word_gap: pause between words in 10 ms units.
     sr: resample to this rate (8 kHz by default, the rate of the human recordings); None keeps eSpeak's 22050 Hz.
+    seed: for the synthesiser's noise source (breath, aspiration).
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"say: expected a non-empty string to speak; got {text!r}")
@@ -107,7 +110,7 @@ def say(text: str, voice: str = "en-us", rate: int = 170, pitch: int = 50, pitch
         if not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
             raise ValueError(f"say: {name} must be an int in [{lo}, {hi}]; got {v!r}")
     e = engine()
-    samples = e.synth(text, voice, rate, pitch, pitch_range, word_gap)
+    samples = e.synth(text, voice, rate, pitch, pitch_range, word_gap, int(seed))
     if samples.size == 0:
         raise RuntimeError(f"eSpeak NG produced no sound for {text!r} with voice {voice!r}")
     x = torch.from_numpy(samples.astype(np.float32) / 32768.0)
@@ -175,7 +178,9 @@ def synthesise(texts: list[str], labels: list, variant_pool: list[str], per_text
     speed (words/min) and pitch, trimmed of silence, at 8 kHz.
 
     Results are cached on disk (``~/.cache/rnn_book/speech``, or ``$RNN_BOOK_CACHE``) keyed by every
-    argument, so a second run reads them back; delete the folder at any time.
+    argument, so a second run reads them back; delete the folder at any time. (eSpeak NG itself is not
+    bit-exact from call to call -- clips differ by a few samples -- so the cache is also what makes a
+    data set repeat exactly.)
     """
     if len(texts) != len(labels):
         raise ValueError(f"synthesise: expected one label per text; got {len(texts)} texts, {len(labels)} labels")
@@ -188,29 +193,29 @@ def synthesise(texts: list[str], labels: list, variant_pool: list[str], per_text
     for text, label in zip(texts, labels):
         for _ in range(per_text):
             voice = f"{rng.choice(list(accents))}+{rng.choice(list(variant_pool))}"
-            plan.append((text, label, voice, rng.randint(*rates), rng.randint(*pitches), rng.randint(*word_gap)))
+            plan.append((text, label, voice, rng.randint(*rates), rng.randint(*pitches), rng.randint(*word_gap),
+                         rng.randrange(2 ** 31)))
     key = hashlib.sha1(repr(plan).encode()).hexdigest()[:16]
     path = _cache_dir() / f"{key}.pt"
+    waves = None
     if cache and path.exists():
         try:
             waves = torch.load(path)
-            if len(waves) == len(plan):
-                return [Utterance(t, lab, v, r, p, w) for (t, lab, v, r, p, _), w in zip(plan, waves)]
+            waves = waves if len(waves) == len(plan) else None
         except Exception:
-            pass                                   # a damaged cache file is simply made again
-    out = []
-    for text, label, voice, rate, pitch, gap in plan:
-        x, _ = say(text, voice, rate=rate, pitch=pitch, word_gap=gap)
-        out.append(Utterance(text, label, voice, rate, pitch, audio.trim(x)))
-    if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            torch.save([u.wave for u in out], tmp)
-            os.replace(tmp, path)                  # atomic: a reader never sees half a file
-        except OSError:
-            pass                                   # a read-only home still works, just without the cache
-    return out
+            waves = None                           # a damaged cache file is simply made again
+    if waves is None:
+        waves = [say(text, voice, rate=rate, pitch=pitch, word_gap=gap, seed=seed)[0]
+                 for text, label, voice, rate, pitch, gap, seed in plan]
+        if cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                torch.save(waves, tmp)
+                os.replace(tmp, path)              # atomic: a reader never sees half a file
+            except OSError:
+                pass                               # a read-only home still works, just without the cache
+    return [Utterance(t, lab, v, r, p, audio.trim(w)) for (t, lab, v, r, p, _, _), w in zip(plan, waves)]
 
 
 def digit_set(variant_pool: list[str], per_digit: int, seed: int = 0, **kw) -> list[Utterance]:
@@ -226,3 +231,62 @@ def digit_strings(variant_pool: list[str], n: int, min_len: int = 2, max_len: in
     texts = [" ".join(DIGITS[d] for d in s) for s in seqs]
     kw.setdefault("word_gap", (0, 8))
     return synthesise(texts, seqs, variant_pool, 1, seed=seed, **kw)
+
+
+# ------------------------------------------------------------------------------------ training helpers
+
+def featurise(waves, copies: int = 0, generator: torch.Generator | None = None, threads: int | None = 1,
+              stack: int = 1, **augment_kw) -> list[torch.Tensor]:
+    """MFCC frames of every clip, plus ``copies`` augmented variants of each (:func:`audio.augment`),
+    in the order clean..., copy 1..., copy 2....
+
+    threads: torch threads while extracting (small FFTs gain nothing from more; see the chapter).
+    stack: concatenate this many neighbouring frames into one step (:func:`audio.stack_frames`).
+    """
+    waves = [u.wave if isinstance(u, Utterance) else u for u in waves]
+    if copies and generator is None:
+        generator = torch.Generator().manual_seed(0)
+
+    def one(x):
+        F = audio.features(x)
+        return audio.stack_frames(F, stack) if stack > 1 else F
+    with audio.num_threads(threads or torch.get_num_threads()):
+        out = [one(x) for x in waves]
+        for _ in range(copies):
+            out += [one(audio.augment(x, generator, **augment_kw)) for x in waves]
+    return out
+
+
+def batches(feats: list[torch.Tensor], labels: list, batch_size: int = 32, seed: int = 0, mask=None):
+    """``epoch -> iterator of (X, lengths, y)`` for :func:`rnn_book.train.fit`, shuffled anew each epoch.
+
+    y is a tensor of class ids, or a list of label lists (for CTC) when the labels are lists.
+    mask: ``(features, generator) -> features``, applied afresh to every example each epoch.
+    """
+    if len(feats) != len(labels):
+        raise ValueError(f"batches: expected one label per example; got {len(feats)} examples, {len(labels)} labels")
+
+    def epoch_batches(epoch: int):
+        g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        order = torch.randperm(len(feats), generator=g).tolist()
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            X, L = audio.pad_batch([mask(feats[j], g) if mask else feats[j] for j in idx])
+            ys = [labels[j] for j in idx]
+            yield X, L, (ys if isinstance(ys[0], (list, tuple)) else torch.tensor(ys))
+    return epoch_batches
+
+
+@torch.no_grad()
+def predict(model, feats: list[torch.Tensor]) -> torch.Tensor:
+    """Class ids predicted by a ``head="last"`` model for each clip's frames."""
+    was_training = model.training
+    model.eval()
+    X, L = audio.pad_batch(feats)
+    out = model(X, lengths=L)[0].argmax(-1)
+    model.train(was_training)
+    return out
+
+
+def accuracy(model, feats: list[torch.Tensor], labels) -> float:
+    return float((predict(model, feats) == torch.as_tensor(labels)).float().mean())

@@ -88,8 +88,9 @@ def fit(model: nn.Module, batches: Callable[[int], Iterable] | Iterable, loss_fn
                 break
             norms.append(float(norm))
             opt.step()
-            losses.append(float(loss))
-            hist.step_loss.append(float(loss))
+            value = loss.detach().item()
+            losses.append(value)
+            hist.step_loss.append(value)
             step += 1
             if max_steps is not None and step >= max_steps:
                 break

@@ -84,7 +84,7 @@ def make_pairs(split: str, numbers: int, dates_: int, max_number: int = zh_numbe
     """
     rng = random.Random(f"{split}-{seed}")
     ns = (zh_numbers.all_numbers(split, max_number) if all_held_out
-          else zh_numbers.sample_numbers(numbers, split, max_number, rng))
+          else zh_numbers.sample_numbers(numbers, split, max_number, rng, distinct=split != "train"))
     pairs = [number_pair(n, rng.choice(("uk", "us"))) for n in ns]
     pairs += [date_pair(d, style) for d, style in dates.sample_dates(dates_, split, rng)]
     return pairs
@@ -154,3 +154,16 @@ class PairBatches:
 
     def __iter__(self) -> Iterator[Batch]:
         return self(0)
+
+
+def fresh_batches(numbers: int, dates_: int, max_number: int, src_vocab: Vocab, tgt_vocab: Vocab,
+                  batch_size: int = 64, seed: int = 0, device=None):
+    """``epoch -> batches`` of pairs drawn anew every epoch (from the training split only).
+
+    The generators never run out, so instead of showing the model the same pairs again we show it new
+    ones: it cannot memorise, it has to learn the rule. Pass the result to ``fit`` as ``batches``.
+    """
+    def batches(epoch: int):
+        pairs = make_pairs("train", numbers, dates_, max_number, seed=seed * 100_003 + epoch)
+        return PairBatches(pairs, src_vocab, tgt_vocab, batch_size, seed=seed * 100_003 + epoch, device=device)()
+    return batches

@@ -7,7 +7,11 @@ from typing import Iterator
 
 import torch
 
-CORPORA = {"moby_dick": "moby_dick.txt.gz"}
+# name -> file in rnn_book/data/corpora (sources and licences: rnn_book/data/DATA_LICENSE.md)
+CORPORA = {
+    "moby_dick": "moby_dick.txt.gz",   # Melville, Moby-Dick (1851), ~1.19 M characters of English prose
+    "shijing": "shijing.txt.gz",       # 诗经, the 305 poems, simplified characters, one poem per line
+}
 
 
 def load_corpus(name: str, max_chars: int | None = None) -> str:
@@ -71,6 +75,9 @@ class StatefulBatches:
     def __init__(self, ids: torch.Tensor, batch_size: int, seq_len: int):
         if ids.dim() != 1:
             raise ValueError(f"StatefulBatches: expected a 1-D stream of ids; got shape {tuple(ids.shape)}")
+        for name, v in (("batch_size", batch_size), ("seq_len", seq_len)):
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"StatefulBatches: {name} must be a positive int; got {v!r}")
         n = (len(ids) - 1) // batch_size
         if n < 1:
             raise ValueError(f"StatefulBatches: {len(ids)} ids are too few for batch_size={batch_size}")

@@ -1,21 +1,54 @@
 """The same cells arranged the way a fast library arranges them (``fused=True``).
 
-Two changes, neither of which alters the function computed:
+Three changes, none of which alters the function computed:
 
 * the input projection ``X W_x + b`` of *all* time steps is hoisted out of the time loop into one
   large matrix product (``project``), so the loop only does the part that truly depends on h_{t-1};
 * the gates of a step share one weight matrix ``W_h`` of shape (hidden, gates*hidden), so a step
-  costs one matrix product (``addmm``) instead of one per gate.
+  costs one matrix product (``addmm``) instead of one per gate;
+* nothing in a step costs time in proportion to the whole sequence: the projection is stored
+  time-major and handed out as T contiguous pieces (:class:`Steps`), and a step's gates are split
+  with one ``chunk``/``split``, whose backward is one concatenation rather than one zero-filled
+  full-size tensor per slice.
 
 Gate order inside the stacked matrices is torch.nn's (LSTM: i, f, g, o; GRU: r, z, n), so the
 weight layout of torch.nn is a plain transpose.
 """
 from __future__ import annotations
 
+import operator
+
 import torch
 from torch import nn
 
 from .cells import _GRU_FORM_MSG, Cell, _getter
+
+
+class Steps:
+    """The hoisted projection, (time, batch, gates*hidden), handed out one step at a time as ``xp[:, t]``.
+
+    Indexing a (batch, time, ...) tensor as ``xp[:, t]`` inside the loop would be correct but slow to
+    differentiate: the backward of each such selection allocates a zero tensor the size of the whole
+    sequence and adds it up, T times over -- quadratic in T. ``unbind`` splits the tensor into T views
+    whose gradients autograd stacks back in one piece.
+    """
+
+    def __init__(self, time_major: torch.Tensor):
+        self.time_major = time_major
+        self.steps = time_major.unbind(0)
+
+    @property
+    def shape(self) -> torch.Size:        # the (batch, time, features) shape the loop expects
+        T, B, G = self.time_major.shape
+        return torch.Size((B, T, G))
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None):
+            try:
+                return self.steps[operator.index(key[1])]
+            except TypeError:
+                pass
+        raise TypeError(f"Steps: index it as xp[:, t] with an integer t; got {key!r}")
 
 
 class FusedCell(Cell):
@@ -26,9 +59,11 @@ class FusedCell(Cell):
         self.W_h = self._param(hidden_size, G)
         self.b = self._param(G)
 
-    def project(self, x: torch.Tensor) -> torch.Tensor:
-        # X W_x + b for every time step at once: (batch, time, input) -> (batch, time, gates*hidden)
-        return torch.addmm(self.b, x.reshape(-1, x.shape[-1]), self.W_x).view(x.shape[0], x.shape[1], -1)
+    def project(self, x: torch.Tensor) -> "Steps":
+        # X W_x + b for every time step at once, laid out time-major so that each step is contiguous
+        B, T = x.shape[0], x.shape[1]
+        xp = torch.addmm(self.b, x.transpose(0, 1).reshape(T * B, -1), self.W_x)
+        return Steps(xp.view(T, B, -1))
 
     def to_torch_layout(self, grad: bool = False):
         g = _getter(grad)
@@ -66,11 +101,9 @@ class FusedLSTMCell(FusedCell):
 
     def forward(self, xp_t, state):
         h, c = state
-        H = self.hidden_size
-        gates = torch.addmm(xp_t, h, self.W_h)          # all four gates in one product
-        i, f = torch.sigmoid(gates[:, :2 * H]).chunk(2, 1)
-        g = torch.tanh(gates[:, 2 * H:3 * H])
-        o = torch.sigmoid(gates[:, 3 * H:])
+        # all four gates in one product; one chunk (not four slices) so that backward is one concatenation
+        a_i, a_f, a_g, a_o = torch.addmm(xp_t, h, self.W_h).chunk(4, 1)
+        i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
         c_t = torch.addcmul(f * c, i, g)                 # C_t = F⊙C_{t-1} + I⊙C̃_t
         h_t = o * torch.tanh(c_t)
         self._record(i=i, f=f, o=o, c_tilde=g, c=c_t, h=h_t)
@@ -89,15 +122,16 @@ class FusedGRUCell(FusedCell):
 
     def forward(self, xp_t, h):
         H = self.hidden_size
+        x_rz, x_n = xp_t.split(2 * H, 1)                 # split, not slices: one node in the graph
         if self.reset_after:
-            hp = h @ self.W_h                            # one product for r, z and the candidate
-            r, z = torch.sigmoid(xp_t[:, :2 * H] + hp[:, :2 * H]).chunk(2, 1)
-            h_tilde = torch.tanh(xp_t[:, 2 * H:] + r * (hp[:, 2 * H:] + self.b_hh))
+            h_rz, h_n = torch.mm(h, self.W_h).split(2 * H, 1)   # one product for r, z and the candidate
+            r, z = torch.sigmoid(x_rz + h_rz).chunk(2, 1)
+            h_tilde = torch.tanh(torch.addcmul(x_n, r, h_n + self.b_hh))
         else:
-            rz = torch.addmm(xp_t[:, :2 * H], h, self.W_h[:, :2 * H])
-            r, z = torch.sigmoid(rz).chunk(2, 1)
+            W_rz, W_n = self.W_h.split(2 * H, 1)
+            r, z = torch.sigmoid(torch.addmm(x_rz, h, W_rz)).chunk(2, 1)
             # the textbook form needs r before the candidate's product, so that product stays separate
-            h_tilde = torch.tanh(torch.addmm(xp_t[:, 2 * H:], r * h, self.W_h[:, 2 * H:]))
+            h_tilde = torch.tanh(torch.addmm(x_n, r * h, W_n))
         h_t = torch.lerp(h_tilde, h, z)                  # Z⊙H_{t-1} + (1-Z)⊙H̃_t
         self._record(r=r, z=z, h_tilde=h_tilde, h=h_t)
         return h_t

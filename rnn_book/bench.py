@@ -1,0 +1,323 @@
+"""``python -m rnn_book.bench``: how long RNN, LSTM and GRU take to train, in three forms, side by side.
+
+The three forms compute the same function with the same weights (checked before timing):
+
+* ``textbook`` -- :mod:`rnn_book.scratch` as the equations are written: one matrix product per gate
+  and per input, a Python loop over time steps;
+* ``fused``    -- :mod:`rnn_book.scratch` with ``fused=True``: the input projection of all steps in
+  one product before the loop, one product per step for all gates;
+* ``cudnn``    -- :mod:`rnn_book.cudnn` over ``torch.nn``: cuDNN on a GPU, oneDNN/ATen kernels on a CPU.
+
+One call is a forward and a backward pass (gradients for the weights and the input) over a batch.
+All forms of one size are timed round-robin in one process (:func:`rnn_book.timing.interleaved`,
+which synchronises CUDA around every timer), median of the repeats, together with a dense n x n
+matrix product whose GFLOP/s is the yardstick of what the same device can do under the same load.
+FLOPs are those of the matrix products, counted from the equations by :mod:`rnn_book.flops`;
+a backward pass does two products for each product of the forward pass, hence the factor 3.
+
+    python -m rnn_book.bench                      # full set of sizes, all three kinds
+    python -m rnn_book.bench --quick              # one small size, under a minute
+    python -m rnn_book.bench --json bench.json --kinds lstm --threads 1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import torch
+
+from . import cudnn, scratch
+from .flops import step_ops
+from .settings import describe_device, device as default_device, is_quick
+from .timing import interleaved
+from .weights import copy_weights
+
+FORMS = ("textbook", "fused", "cudnn")
+KINDS = ("rnn", "lstm", "gru")
+
+
+@dataclass(frozen=True)
+class Size:
+    batch: int
+    time: int
+    input: int
+    hidden: int
+
+    def __str__(self) -> str:
+        return f"B{self.batch} T{self.time} I{self.input} H{self.hidden}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Size":
+        """``"32x100x64x256"`` -> Size(batch=32, time=100, input=64, hidden=256)."""
+        parts = text.lower().split("x")
+        if len(parts) != 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise ValueError(f"a size is BATCHxTIMExINPUTxHIDDEN of positive ints, e.g. 32x100x64x256; got {text!r}")
+        return cls(*map(int, parts))
+
+
+HEADLINE = Size(32, 100, 64, 256)
+FULL_SIZES = (HEADLINE, Size(32, 100, 64, 64), Size(32, 100, 64, 512), Size(8, 100, 64, 256), Size(128, 100, 64, 256))
+QUICK_SIZES = (Size(16, 50, 32, 128),)
+
+
+def matmul_flops(kind: str, size: Size) -> int:
+    """Matrix-product FLOPs of one forward+backward pass: 3 x batch x time x (one step's products)."""
+    return 3 * size.batch * size.time * step_ops(kind, size.input, size.hidden)["matmul"]
+
+
+def build(kind: str, size: Size, dev: torch.device, seed: int = 0) -> dict[str, torch.nn.Module]:
+    """The three forms of one layer, with the cuDNN engine's weights copied into both scratch forms.
+
+    The GRU is built in cuDNN's form (``reset_after=True``) everywhere, so all three compute one function.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"bench: kind must be one of {KINDS}; got {kind!r}")
+    torch.manual_seed(seed)
+    cls = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[kind]
+    kw = {"reset_after": True} if kind == "gru" else {}
+    lib = getattr(cudnn, cls)(size.input, size.hidden)
+    forms = {"textbook": getattr(scratch, cls)(size.input, size.hidden, **kw),
+             "fused": getattr(scratch, cls)(size.input, size.hidden, fused=True, **kw), "cudnn": lib}
+    for name in ("textbook", "fused"):
+        copy_weights(lib, forms[name])
+    return {k: m.to(dev) for k, m in forms.items()}
+
+
+def check_same_function(layers: dict[str, torch.nn.Module], x: torch.Tensor, tol: float = 1e-4) -> float:
+    """Largest output difference between the forms; raises if they do not compute the same function."""
+    with torch.no_grad():
+        outs = {k: m(x)[0] for k, m in layers.items()}
+    ref = outs["cudnn"] if "cudnn" in outs else next(iter(outs.values()))
+    gap = max(float((o - ref).abs().max()) for o in outs.values())
+    if not gap < tol:
+        raise RuntimeError(f"bench: the forms disagree by {gap:.2e} (> {tol}); they must compute the same function")
+    return gap
+
+
+def train_step(layer: torch.nn.Module, x: torch.Tensor):
+    """A closure doing one forward and backward pass; the loss is the sum of all outputs."""
+    params = list(layer.parameters())
+
+    def step():
+        for p in params:
+            p.grad = None
+        out, _ = layer(x)
+        out.sum().backward()
+    return step
+
+
+def dense_matmul(n: int, dev: torch.device):
+    a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+    return lambda: a @ b
+
+
+def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repeats: int = 3) -> dict[int, dict[str, float]]:
+    """Seconds for the backward pass of reading a (batch, T, features) tensor one step at a time.
+
+    ``select``: ``xp[:, t]`` for every t -- each selection's backward builds a zero tensor of the full
+    size and adds it up, so the cost grows like T^2. ``unbind``: ``xp.unbind(1)`` -- one backward
+    node that stacks the T step gradients once, linear in T. (What :class:`rnn_book.scratch.fused.Steps` does.)
+    """
+    out = {}
+    for T in times:
+        xp = torch.randn(batch, T, features, requires_grad=True)
+
+        def by_select():
+            xp.grad = None
+            torch.stack([xp[:, t] * 2 for t in range(T)]).sum().backward()
+
+        def by_unbind():
+            xp.grad = None
+            torch.stack([s * 2 for s in xp.unbind(1)]).sum().backward()
+        out[T] = interleaved({"select": by_select, "unbind": by_unbind}, repeats=repeats)
+    return out
+
+
+@contextmanager
+def threads(n: int | None):
+    """Run the block with ``torch.set_num_threads(n)`` (``None``: leave it alone)."""
+    if n is None:
+        yield
+        return
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads must be a positive int or None; got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, forms: Sequence[str] = FORMS,
+            repeats: int = 7, warmup: int = 1, dev: torch.device | str | None = None, n_threads: int | None = None,
+            dense_n: int | None = None, seed: int = 0) -> list[dict]:
+    """Time every (size, kind, form); one row per measurement (see the module docstring for the columns)."""
+    dev = torch.device(dev) if dev is not None else default_device()
+    bad = [f for f in forms if f not in FORMS]
+    if bad or not forms:
+        raise ValueError(f"bench: forms must be a non-empty subset of {FORMS}; got {list(forms)}")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"bench: repeats must be a positive int; got {repeats!r}")
+    dense_n = dense_n or (4096 if dev.type == "cuda" else 1024)
+    rows = []
+    with threads(n_threads):
+        dense = dense_matmul(dense_n, dev)
+        for size in sizes:
+            for kind in kinds:
+                layers = build(kind, size, dev, seed)
+                x = torch.randn(size.batch, size.time, size.input, device=dev, requires_grad=True)
+                check_same_function(layers, x.detach())
+                fns = {f: train_step(layers[f], x) for f in forms}
+                fns["dense"] = dense
+                t = interleaved(fns, repeats=repeats, warmup=warmup)
+                dense_gflops = 2 * dense_n ** 3 / t["dense"] / 1e9
+                flops = matmul_flops(kind, size)
+                for f in forms:
+                    gflops = flops / t[f] / 1e9
+                    rows.append(dict(kind=kind, form=f, batch=size.batch, time=size.time, input=size.input,
+                                     hidden=size.hidden, seconds=t[f],
+                                     ratio_to_cudnn=t[f] / t["cudnn"] if "cudnn" in t else float("nan"),
+                                     tokens_per_s=size.batch * size.time / t[f], gflops=gflops,
+                                     dense_gflops=dense_gflops, dense_fraction=gflops / dense_gflops))
+    return rows
+
+
+def describe(n_threads: int | None = None) -> dict:
+    """The machine the numbers belong to."""
+    with threads(n_threads):
+        return {"device": describe_device(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+                "cpu": platform.processor() or platform.machine(), "python": platform.python_version()}
+
+
+def format_rows(rows: Sequence[dict]) -> str:
+    """A plain-text table of :func:`measure`'s rows."""
+    head = f"{'size':<22}{'kind':<6}{'form':<10}{'ms':>9}{'x cudnn':>9}{'tokens/s':>11}{'GFLOP/s':>9}{'of dense':>10}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        size = str(Size(r["batch"], r["time"], r["input"], r["hidden"]))
+        lines.append(f"{size:<22}{r['kind']:<6}{r['form']:<10}{1e3 * r['seconds']:>9.1f}{r['ratio_to_cudnn']:>9.2f}"
+                     f"{r['tokens_per_s']:>11,.0f}{r['gflops']:>9.1f}{r['dense_fraction']:>10.0%}")
+    return "\n".join(lines)
+
+
+def table_rows(rows: Sequence[dict]) -> list[dict[str, object]]:
+    """:func:`measure`'s rows with readable columns, for :func:`rnn_book.plots.table`."""
+    return [{"size": str(Size(r["batch"], r["time"], r["input"], r["hidden"])), "kind": r["kind"].upper(),
+             "form": r["form"], "ms": f"{1e3 * r['seconds']:.1f}", "x cudnn engine": f"{r['ratio_to_cudnn']:.2f}",
+             "tokens/s": f"{r['tokens_per_s']:,.0f}", "GFLOP/s": f"{r['gflops']:.1f}",
+             "of dense matmul": f"{r['dense_fraction']:.0%}"} for r in rows]
+
+
+def plot_scaling(by_time: Sequence[dict], by_batch: Sequence[dict]):
+    """Two panels: time per call against sequence length, and against batch size, one line per form."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, rows, key, label in ((axes[0], by_time, "time", "sequence length T (steps)"),
+                                 (axes[1], by_batch, "batch", "batch size B (sequences)")):
+        for form in FORMS:
+            pts = sorted((r[key], 1e3 * r["seconds"]) for r in rows if r["form"] == form)
+            if pts:
+                ax.plot(*zip(*pts), "o-", label=form)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("forward+backward time (ms)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    r0 = by_time[0]
+    axes[0].set_title(f"{r0['kind'].upper()}, B={r0['batch']}, H={r0['hidden']}: time grows with T")
+    r1 = by_batch[0]
+    axes[1].set_title(f"{r1['kind'].upper()}, T={r1['time']}, H={r1['hidden']}: batching is nearly free")
+    fig.tight_layout()
+    return fig
+
+
+def count_ops(fn) -> Counter:
+    """Run ``fn()`` and count the ATen operators it dispatches, views (which move no data) left out.
+
+    On a GPU nearly every counted operator is one kernel launch, with a fixed cost of microseconds
+    however small its work; this is the count a fused library kernel brings down.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Count(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops: Counter = Counter()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if not func.is_view:
+                self.ops[func.overloadpacket.__name__] += 1
+            return func(*args, **(kwargs or {}))
+
+    with _Count() as counter:
+        fn()
+    return counter.ops
+
+
+def ops_per_step(kind: str = "lstm", times: tuple[int, int] = (10, 20), batch: int = 4, input_size: int = 8,
+                 hidden: int = 16) -> list[dict[str, object]]:
+    """Operators of one forward+backward per form at two sequence lengths, and the growth per time step."""
+    t1, t2 = times
+    if not (isinstance(t1, int) and isinstance(t2, int) and 0 < t1 < t2):
+        raise ValueError(f"ops_per_step: times must be two ints 0 < T1 < T2; got {times!r}")
+    rows = []
+    for form in FORMS:
+        counts = []
+        for T in times:
+            size = Size(batch, T, input_size, hidden)
+            layer = build(kind, size, torch.device("cpu"))[form]
+            x = torch.randn(batch, T, input_size, requires_grad=True)
+            counts.append(count_ops(train_step(layer, x)))
+        rows.append({"form": form, f"operators, T={t1}": sum(counts[0].values()),
+                     f"operators, T={t2}": sum(counts[1].values()),
+                     "per time step": (sum(counts[1].values()) - sum(counts[0].values())) / (t2 - t1),
+                     "kinds of operator": ", ".join(sorted(counts[1]))})
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m rnn_book.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="one small size, few repeats (also when RNN_BOOK_QUICK=1)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of rnn,lstm,gru")
+    p.add_argument("--sizes", help="comma-separated BATCHxTIMExINPUTxHIDDEN, e.g. 32x100x64x256")
+    p.add_argument("--repeats", type=int, help="timed rounds per measurement (median reported)")
+    p.add_argument("--threads", type=int, help="torch.set_num_threads for the run (default: leave as is)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    a = p.parse_args(argv)
+    quick = a.quick or is_quick()
+    kinds = [k.strip().lower() for k in a.kinds.split(",") if k.strip()]
+    if not kinds or any(k not in KINDS for k in kinds):
+        p.error(f"--kinds must name some of {','.join(KINDS)}; got {a.kinds!r}")
+    try:
+        sizes = [Size.parse(s) for s in a.sizes.split(",")] if a.sizes else list(QUICK_SIZES if quick else FULL_SIZES)
+    except ValueError as e:
+        p.error(str(e))
+    repeats = a.repeats or (5 if quick else 7)
+    dev = torch.device(a.device) if a.device else default_device()
+    info = describe(a.threads) | {"mode": "quick" if quick else "full", "repeats": repeats}
+    print(f"device: {info['device']}; torch {info['torch']}; {info['threads']} thread(s); {repeats} repeats, "
+          f"median; forward+backward per call", flush=True)
+    rows = measure(sizes, kinds, repeats=repeats, dev=dev, n_threads=a.threads)
+    print(format_rows(rows))
+    print(f"dense {1024 if dev.type != 'cuda' else 4096}^2 matrix product: "
+          f"{rows[0]['dense_gflops']:.1f} GFLOP/s (first size; per-size values in the JSON)")
+    result = {"machine": info, "rows": rows, "sizes": [asdict(s) for s in sizes]}
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=2)
+        print(f"wrote {a.json}")
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,112 @@
+"""Writing with a trained language model: prime it with a prompt, then pick one character at a time.
+
+At each step the model gives logits ``z`` over the vocabulary. Three ways to choose the next one:
+
+* greedy: ``argmax z`` -- deterministic, and it soon loops on the most common phrase;
+* temperature ``T``: sample from ``softmax(z / T)`` -- T < 1 sharpens the distribution (safer, duller),
+  T > 1 flattens it (bolder, more mistakes), T = 1 samples the model's own belief;
+* top-k: keep the k largest logits, sample among them -- cuts off the long tail of unlikely characters.
+"""
+from __future__ import annotations
+
+import torch
+
+from .data.text import CharVocab
+
+
+def next_token_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None) -> torch.Tensor:
+    """The distribution to sample the next token from: softmax(logits / T), restricted to the top k."""
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 1:
+        raise ValueError(f"next_token_probs: expected a 1-D tensor of logits (vocab,); got "
+                         f"{tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__}")
+    if not temperature > 0:
+        raise ValueError(f"next_token_probs: temperature must be > 0 (use greedy=True for argmax); got {temperature!r}")
+    z = logits.double() / temperature
+    if top_k is not None:
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"next_token_probs: top_k must be a positive int or None; got {top_k!r}")
+        if top_k < z.numel():
+            kth = torch.topk(z, top_k).values[-1]
+            z = z.masked_fill(z < kth, float("-inf"))
+    return torch.softmax(z, dim=0)
+
+
+def _encode_prompt(vocab: CharVocab, prompt: str) -> torch.Tensor:
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str; got {type(prompt).__name__}")
+    prompt = prompt or "\n"            # an empty prompt starts the model at the beginning of a line
+    unknown = sorted({c for c in prompt if c not in vocab.stoi})
+    if unknown:
+        raise ValueError(f"prompt has characters the model never saw in training: {''.join(unknown)!r}; "
+                         f"use characters of its vocabulary ({len(vocab) - 2} characters)")
+    return vocab.encode(prompt)
+
+
+@torch.no_grad()
+def generate(model, vocab: CharVocab, prompt: str, length: int = 200, *, temperature: float = 1.0,
+             top_k: int | None = None, greedy: bool = False, stop: str | None = None,
+             generator: torch.Generator | None = None) -> str:
+    """Continue ``prompt`` by ``length`` characters (the prompt itself is not included in the result).
+
+    The prompt is read in one forward pass ("priming"); its final hidden state and last logits start
+    the generation. ``stop`` ends the text early when that character is produced (e.g. "\\n": one poem).
+    ``<unk>`` and ``<pad>`` are never produced.
+    """
+    if not isinstance(length, int) or length < 0:
+        raise ValueError(f"generate: length must be an int >= 0; got {length!r}")
+    was_training = model.training
+    model.eval()
+    dev = next(model.parameters()).device
+    ids = _encode_prompt(vocab, prompt).to(dev)
+    logits, state = model(ids[None, :])
+    logits = logits[0, -1]
+    out: list[int] = []
+    for _ in range(length):
+        logits = logits.clone()
+        logits[[vocab.unk_id, vocab.pad_id]] = float("-inf")
+        if greedy:
+            nxt = int(torch.argmax(logits))
+        else:
+            p = next_token_probs(logits.cpu(), temperature, top_k)
+            nxt = int(torch.multinomial(p, 1, generator=generator))
+        out.append(nxt)
+        if stop is not None and vocab.itos[nxt] == stop:
+            break
+        logits, state = model(torch.tensor([[nxt]], device=dev), state)
+        logits = logits[0, -1]
+    model.train(was_training)
+    return vocab.decode(out)
+
+
+def clause_lengths(text: str, marks: str = "，。！？；：、") -> list[int]:
+    """Lengths of the clauses between punctuation marks, e.g. [4, 4, 4, 4] for 关关雎鸠，在河之洲。..."""
+    lengths, n = [], 0
+    for c in text:
+        if c in marks or c == "\n":
+            if n:
+                lengths.append(n)
+            n = 0
+        else:
+            n += 1
+    return lengths
+
+
+def form_score(text: str, length: int = 4) -> float:
+    """Share of complete clauses with exactly ``length`` characters (诗经's lines are mostly four)."""
+    lengths = clause_lengths(text)
+    return sum(n == length for n in lengths) / len(lengths) if lengths else 0.0
+
+
+def word_share(text: str, known: set[str]) -> float:
+    """Share of the (lower-cased, letters-only) words in ``text`` that are words of ``known``."""
+    import re
+
+    words = re.findall(r"[a-z]+", text.lower())
+    return sum(w in known for w in words) / len(words) if words else 0.0
+
+
+def known_words(text: str) -> set[str]:
+    """The set of lower-cased words of a text, e.g. of the training block."""
+    import re
+
+    return set(re.findall(r"[a-z]+", text.lower()))

@@ -1,0 +1,178 @@
+"""Baselines and error analysis for the English→Chinese translation chapter."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .data import dates, zh_numbers
+from .data.parallel import Pair, tokenize_en
+from .settings import device, pick, seed
+
+# -- the source's picture taken literally: one Chinese piece per English word, in the same order ---------
+WORD_BY_WORD = {w: zh_numbers.to_chinese(i) for i, w in enumerate(zh_numbers.ONES)}
+WORD_BY_WORD |= {w: zh_numbers.to_chinese(10 * i) for i, w in enumerate(zh_numbers.TENS) if w}
+WORD_BY_WORD |= {"hundred": "百", "thousand": "千", "million": "百万", "and": "", "-": "", ",": ""}
+WORD_BY_WORD |= {m.lower(): f"{i}月" for i, m in enumerate(dates.MONTHS, 1)}
+WORD_BY_WORD |= {m[:3].lower(): f"{i}月" for i, m in enumerate(dates.MONTHS, 1)} | {"sept": "9月"}
+WORD_BY_WORD |= {w.lower(): f"星期{'一二三四五六日'[i]}" for i, w in enumerate(dates.WEEKDAYS)}
+WORD_BY_WORD |= {d: d for d in "0123456789"}
+
+
+def word_by_word(text: str) -> str:
+    """Replace each English token by its dictionary entry and keep the order: "twelve thousand" -> 十二千."""
+    return "".join(WORD_BY_WORD.get(t, "?") for t in tokenize_en(text))
+
+
+def reference_of(text: str) -> tuple[str | None, str | None]:
+    """The exact Chinese for ``text`` when it is a number in words or a date in a known style: (zh, kind)."""
+    try:
+        return zh_numbers.to_chinese(zh_numbers.parse_english(text)), "number"
+    except ValueError:
+        pass
+    try:
+        return dates.to_chinese_date(dates.parse_english_date(text)), "date"
+    except ValueError:
+        return None, None
+
+
+def exact_match(predictions: Sequence[str], pairs: Sequence[Pair]) -> float:
+    if len(predictions) != len(pairs) or not pairs:
+        raise ValueError(f"exact_match: expected one prediction per pair (at least one); got {len(predictions)} "
+                         f"predictions for {len(pairs)} pairs")
+    return sum(p == q.zh for p, q in zip(predictions, pairs)) / len(pairs)
+
+
+# -- error analysis ---------------------------------------------------------------------------------------
+def zero_pattern(n: int) -> str:
+    """Where the number's 零 come from: none, inside a four-digit group, across the 万 boundary, or both."""
+    upper, lower = divmod(n, 10_000)
+    inside = any("零" in zh_numbers._group(g) for g in (upper, lower) if g)
+    across = bool(upper and lower and lower < 1000)
+    return {(False, False): "no 零", (True, False): "零 inside a group",
+            (False, True): "零 after 万", (True, True): "零 inside and after 万"}[(inside, across)]
+
+
+def group_accuracy(pairs: Sequence[Pair], predictions: Sequence[str], key: Callable[[Pair], object]) -> list[dict]:
+    """Rows {group, n, errors, exact match %} of ``pairs`` grouped by ``key(pair)``, in key order."""
+    if len(pairs) != len(predictions):
+        raise ValueError(f"group_accuracy: {len(pairs)} pairs but {len(predictions)} predictions")
+    n, wrong = defaultdict(int), defaultdict(int)
+    for p, q in zip(pairs, predictions):
+        k = key(p)
+        n[k] += 1
+        wrong[k] += q != p.zh
+    return [{"group": k, "n": n[k], "errors": wrong[k], "exact match %": 100.0 * (1 - wrong[k] / n[k])}
+            for k in sorted(n, key=lambda k: (str(type(k)), k))]
+
+
+def input_length(p: Pair) -> int:
+    return len(tokenize_en(p.en))
+
+
+def failures(pairs: Sequence[Pair], predictions: Sequence[str], limit: int = 10) -> list[dict]:
+    """The first ``limit`` mistakes as rows: English, expected Chinese, the model's Chinese."""
+    rows = [{"English": p.en, "expected": p.zh, "model": q or "(empty)"}
+            for p, q in zip(pairs, predictions) if q != p.zh]
+    return rows[:limit]
+
+
+# -- one training recipe for the chapter and for the command line -----------------------------------------
+@dataclass
+class Settings:
+    """Sizes of the translation experiment; :func:`settings` picks them for quick or full mode."""
+
+    max_number: int              # numbers are drawn from 0..max_number (training split only)
+    numbers_per_epoch: int       # fresh pairs drawn every epoch
+    dates_per_epoch: int
+    epochs: int
+    hidden_size: int
+    embed_size: int = 32
+    num_layers: int = 1
+    kind: str = "gru"
+    engine: str = "cudnn"
+    reverse_source: bool = False  # read the English backwards (Sutskever et al. 2014)
+    batch_size: int = 64
+    lr: float = 5e-3
+    lr_decay: float = 1.0        # the learning rate is multiplied by this after every epoch
+    clip: float = 1.0
+    valid_size: int = 300        # held-out validation pairs scored after every epoch
+    seed: int = 0
+
+
+def settings() -> Settings:
+    return pick(
+        full=Settings(max_number=zh_numbers.MAX_NUMBER, numbers_per_epoch=50_000, dates_per_epoch=10_000, epochs=30,
+                      hidden_size=256, batch_size=128, lr=3e-3, lr_decay=0.9),
+        quick=Settings(max_number=9_999, numbers_per_epoch=8_000, dates_per_epoch=4_000, epochs=4, hidden_size=128,
+                       batch_size=64, lr=5e-3))
+
+
+def train_translator(S: Settings, progress: bool = False, on_epoch=None):
+    """Build the vocabularies and the model, then ``fit`` it on fresh pairs every epoch. Returns
+    ``(model, history, src_vocab, tgt_vocab)``; the history records exact match on validation pairs."""
+    import torch
+
+    from .data.parallel import build_vocabs, fresh_batches, make_pairs
+    from .seq2seq import Seq2Seq, evaluate, teacher_forcing_loss
+    from .train import fit
+
+    seed(S.seed)
+    src_vocab, tgt_vocab = build_vocabs()
+    half = S.valid_size // 2
+    valid = make_pairs("valid", half, S.valid_size - half, S.max_number)
+    model = Seq2Seq(len(src_vocab), len(tgt_vocab), S.kind, S.engine, embed_size=S.embed_size,
+                    hidden_size=S.hidden_size, num_layers=S.num_layers,
+                    reverse_source=S.reverse_source).to(device())
+    opt = torch.optim.Adam(model.parameters(), lr=S.lr)
+
+    def after_epoch(epoch, history):
+        for group in opt.param_groups:          # a gentle decay: large steps first, fine ones at the end
+            group["lr"] *= S.lr_decay
+        if on_epoch is not None:
+            on_epoch(epoch, history)
+
+    batches = fresh_batches(S.numbers_per_epoch, S.dates_per_epoch, S.max_number, src_vocab, tgt_vocab,
+                            S.batch_size, seed=S.seed, device=device())
+    history = fit(model, batches, teacher_forcing_loss, epochs=S.epochs, optimizer=opt, clip=S.clip,
+                  evaluate=lambda m: {"valid exact": evaluate(m, valid, src_vocab, tgt_vocab)["exact"]},
+                  progress=progress, on_epoch=after_epoch)
+    return model, history, src_vocab, tgt_vocab
+
+
+def held_out_pairs(S: Settings, numbers: int = 2000, dates_: int = 600) -> tuple[list[Pair], list[Pair]]:
+    """The chapter's held-out test pairs: (numbers, dates). Below 100,000 every test number is used."""
+    from .data.parallel import make_pairs
+
+    pairs = make_pairs("test", numbers, dates_, S.max_number, all_held_out=S.max_number < 100_000)
+    return [p for p in pairs if p.kind == "number"], [p for p in pairs if p.kind == "date"]
+
+
+def main(argv=None) -> None:
+    """``python -m rnn_book.translation``: train in this mode (full unless RNN_BOOK_QUICK=1), print held-out scores."""
+    import argparse
+    import time
+
+    from .seq2seq import evaluate
+    from .settings import describe_device, mode_name
+
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("--epochs", type=int, help="override the mode's number of epochs")
+    args = p.parse_args(argv)
+    S = settings()
+    if args.epochs:
+        S.epochs = args.epochs
+    print(f"mode: {mode_name()} | device: {describe_device()}\n{S}", flush=True)
+    t0 = time.perf_counter()
+    model, history, src_vocab, tgt_vocab = train_translator(
+        S, on_epoch=lambda e, h: print(f"epoch {e + 1}: loss {h.train_loss[-1]:.4f}, {h.valid[-1]}", flush=True))
+    print(f"trained in {time.perf_counter() - t0:.0f} s")
+    for name, ps in zip(("numbers", "dates"), held_out_pairs(S)):
+        r = evaluate(model, ps, src_vocab, tgt_vocab)
+        print(f"held-out {name} ({len(ps)}): exact match {r['exact']:.2%}, char BLEU {r['bleu']:.2f}")
+        for row in group_accuracy(ps, r["predictions"], input_length):
+            print("   ", row)
+
+
+if __name__ == "__main__":
+    main()

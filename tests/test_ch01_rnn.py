@@ -1,0 +1,203 @@
+"""Chapter 1 (6.2.1 RNN): the figures, the hidden-state widget, hand-written BPTT and its truncation."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from rnn_book import bptt  # noqa: E402
+from rnn_book.data.text import CharVocab  # noqa: E402
+from rnn_book.models import SequenceModel  # noqa: E402
+from rnn_book.viz import rnn_figures  # noqa: E402
+from rnn_book.widgets.hidden_state import hidden_state_explorer, hidden_states  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# ---------------------------------------------------------------- figures 6-2 and 6-3
+
+def test_recurrent_unit_figure_shows_every_symbol_and_the_delay():
+    d = rnn_figures.recurrent_unit()
+    labels = d.labels()
+    missing = [s for s in rnn_figures.UNIT_SYMBOLS if s not in labels]
+    assert not missing, f"图 6-2 lacks {missing}; it shows {labels}"
+    squares = [p for p in d.ax.patches if isinstance(p, Rectangle) and p.get_facecolor()[:3] == (0, 0, 0)]
+    assert len(squares) == 1, "图 6-2 has exactly one black delay square on the recurrent edge"
+
+
+@pytest.mark.parametrize("T", [1, 3, 6])
+def test_unrolled_figure_has_one_copy_per_step_with_shared_weights(T):
+    d = rnn_figures.unrolled(T)
+    labels = d.labels()
+    missing = [s for s in rnn_figures.unrolled_symbols(T) if s not in labels]
+    assert not missing, f"图 6-3 for T={T} lacks {missing}"
+    for w in ("$W_{xh}$", "$W_{hh}$", "$W_{ho}$"):
+        assert labels.count(w) == T, f"{w} should be written on each of the {T} copies (shared weights)"
+    assert f"${'x'}_{{{T + 1}}}$" not in labels
+
+
+@pytest.mark.parametrize("bad", [0, 7, 2.0, "3", True])
+def test_unrolled_figure_rejects_bad_T(bad):
+    with pytest.raises(ValueError, match="T must be an int from 1 to 6"):
+        rnn_figures.unrolled(bad)
+
+
+# ---------------------------------------------------------------- the unit and its hand-written BPTT
+
+def _problem(B=3, T=9, D=4, H=6, Q=5, seed=0):
+    torch.manual_seed(seed)
+    unit = bptt.RNNUnit(D, H, Q).double()
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    y = torch.randint(0, Q, (B, T))
+    return unit, x, y
+
+
+def test_unit_is_torch_rnncell_plus_linear():
+    unit, _, _ = _problem()
+    cell, lin = torch.nn.RNNCell(4, 6).double(), torch.nn.Linear(6, 5).double()
+    with torch.no_grad():
+        for n, v in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), unit.cell.to_torch_layout()):
+            getattr(cell, n).copy_(v)
+        lin.weight.copy_(unit.W_ho.T)
+        lin.bias.copy_(unit.b_o)
+    x, h = torch.randn(2, 4, dtype=torch.float64), torch.randn(2, 6, dtype=torch.float64)
+    o, h_t = unit(x, h)
+    assert torch.allclose(h_t, cell(x, h), atol=1e-12)
+    assert torch.allclose(o, lin(cell(x, h)), atol=1e-12)
+    assert sum(p.numel() for p in unit.parameters()) == 4 * 6 + 6 * 6 + 6 + 6 * 5 + 5
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1, 2), (3, 9, 4, 6, 5), (2, 20, 3, 8, 3)])
+def test_hand_bptt_equals_autograd(shape):
+    B, T, D, H, Q = shape
+    unit, x, y = _problem(B, T, D, H, Q, seed=T)
+    h0 = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
+    loss, cache = bptt.forward(unit, x, y, h0.detach())
+    grads, dh0 = bptt.backward(unit, cache)
+    auto = bptt.loss_with_detach(unit, x, y, h0=h0)
+    auto.backward()
+    assert abs(loss.item() - auto.item()) < 1e-12
+    assert bptt.max_gap(grads, unit.grads()) < 1e-12
+    assert torch.allclose(dh0, h0.grad, atol=1e-12), "∂L/∂h_0 is returned too"
+
+
+@pytest.mark.parametrize("window", [1, 2, 4, 9])
+def test_truncated_backward_equals_autograd_with_detach(window):
+    unit, x, y = _problem()
+    _, cache = bptt.forward(unit, x, y)
+    full, _ = bptt.backward(unit, cache)
+    truncated, _ = bptt.backward(unit, cache, window=window)
+    bptt.loss_with_detach(unit, x, y, window=window).backward()
+    assert bptt.max_gap(truncated, unit.grads()) < 1e-12
+    if window >= x.shape[1]:
+        assert bptt.max_gap(truncated, full) < 1e-15
+    else:
+        assert bptt.max_gap(truncated, full) > 1e-8, "a shorter window must lose part of the gradient"
+        # the output layer's gradient does not go through time, so truncation leaves it alone
+        assert torch.allclose(truncated["W_ho"], full["W_ho"], atol=1e-15)
+
+
+def test_bptt_rejects_bad_input():
+    unit, x, y = _problem()
+    with pytest.raises(ValueError, match=r"expected x of shape \(batch, time, 4\)"):
+        bptt.forward(unit, x[..., :3], y)
+    with pytest.raises(ValueError, match="integer targets"):
+        bptt.forward(unit, x, y.double())
+    with pytest.raises(ValueError, match="targets must lie in 0..4"):
+        bptt.forward(unit, x, y + 5)
+    with pytest.raises(TypeError, match="RNNUnit"):
+        bptt.forward(torch.nn.RNN(4, 6), x, y)
+    _, cache = bptt.forward(unit, x, y)
+    with pytest.raises(ValueError, match="window must be a positive int"):
+        bptt.backward(unit, cache, window=0)
+    with pytest.raises(ValueError, match="hidden_size must be a positive int"):
+        bptt.RNNUnit(3, 0, 2)
+
+
+def test_gradient_helpers():
+    a = {"w": torch.tensor([3.0, 4.0])}
+    assert bptt.cosine(a, {"w": torch.tensor([6.0, 8.0])}) == pytest.approx(1.0)
+    assert bptt.max_gap(a, {"w": torch.tensor([3.0, 1.0])}) == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="different parameters"):
+        bptt.max_gap(a, {"v": torch.zeros(2)})
+
+
+def test_copy_blocks_repeat_and_positions():
+    ids = bptt.copy_blocks(4, lag=3, n_symbols=5, seed=1)
+    blocks = ids.view(4, 6)
+    assert torch.equal(blocks[:, :3], blocks[:, 3:]), "every second half repeats the first"
+    mask = bptt.copy_positions(len(ids), lag=3)
+    assert mask.shape == (len(ids) - 1,)
+    # the next id is a copy exactly when it sits in a second half
+    assert mask.tolist()[:6] == [False, False, True, True, True, False]
+    nxt = torch.arange(1, len(ids))[mask]
+    assert torch.equal(ids[nxt], ids[nxt - 3]), "where the mask is set, the next id repeats the one lag steps back"
+    with pytest.raises(ValueError, match="lag and n_blocks"):
+        bptt.copy_blocks(3, lag=0)
+
+
+# ---------------------------------------------------------------- the hidden-state widget
+
+@pytest.fixture
+def char_model():
+    text = "call me ishmael. the whale!"
+    vocab = CharVocab(text)
+    torch.manual_seed(0)
+    model = SequenceModel("rnn", "scratch", 12, len(vocab), vocab_size=len(vocab))
+    return model, vocab
+
+
+def test_hidden_states_shape_and_errors(char_model):
+    model, vocab = char_model
+    H = hidden_states(model, vocab, "call me")
+    assert H.shape == (7, 12)
+    assert np.abs(H).max() < 1, "tanh states lie in (-1, 1)"
+    with pytest.raises(ValueError, match="non-empty str"):
+        hidden_states(model, vocab, "")
+    with pytest.raises(TypeError, match="SequenceModel"):
+        hidden_states(torch.nn.Linear(2, 2), vocab, "ab")
+
+
+def test_widget_steps_through_time(char_model):
+    model, vocab = char_model
+    w = hidden_state_explorer(model, vocab, ["call me ishmael.", "the whale!"], units=8)
+    first = w.data
+    assert first["t"] == 0 and first["h"].shape == (8, 16)
+    assert np.isfinite(first["h"][:, 0]).all() and np.isnan(first["h"][:, 1:]).all(), "only h_1 shown at t=0"
+    calls = w.calls
+    later = w.set(t=5)
+    assert w.calls == calls + 1, "moving the slider re-renders once"
+    assert later["t"] == 5 and np.isfinite(later["h"][:, :6]).all() and np.isnan(later["h"][:, 6:]).all()
+    assert np.array_equal(later["h"][:, :1], first["h"][:, :1]), "the past does not change when time moves on"
+    other = w.set(text="the whale!")
+    assert other["text"] == "the whale!" and other["h"].shape == (8, 10)
+    assert not np.allclose(other["h"][:, :6], later["h"][:, :6]), "another text gives other states"
+    clamped = w.set(t=15)
+    assert clamped["t"] == 9, "a step past the end of a shorter text shows its last step"
+    fewer = w.set(units=3)
+    assert fewer["h"].shape == (3, 10)
+    assert w.figure is not None
+
+
+def test_widget_rejects_bad_texts(char_model):
+    model, vocab = char_model
+    with pytest.raises(ValueError, match="non-empty strings"):
+        hidden_state_explorer(model, vocab, [])
+
+
+def test_show_source_displays_the_package_code():
+    from rnn_book.plots import show_source
+
+    code = show_source(bptt.RNNUnit.output)
+    assert code.data.startswith("def output(self, h_t"), "dedented source of the method, as it runs"
+    assert "h_t @ self.W_ho + self.b_o" in code.data

@@ -1,0 +1,197 @@
+"""Unit tests for the LSTM chapter's package code: figure, tools, tasks, widget, exercises."""
+import importlib.util
+import math
+from pathlib import Path
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("agg")
+
+from rnn_book import cudnn, scratch, copy_weights  # noqa: E402
+from rnn_book import lstm_tools as lt  # noqa: E402
+from rnn_book.data.lag_tasks import as_text, bracket_balance, marked_recall  # noqa: E402
+from rnn_book.exercises import check, strict_check  # noqa: E402
+from rnn_book.models import SequenceModel  # noqa: E402
+
+
+# -- figure ------------------------------------------------------------------------------------------
+
+def test_figure_shows_every_symbol():
+    from rnn_book.viz.lstm_figure import SYMBOLS, lstm_cell_figure
+    import matplotlib.pyplot as plt
+
+    d = lstm_cell_figure()
+    text = " ".join(d.labels())
+    for s in SYMBOLS:
+        assert s in text, f"figure 6-4 must label {s}"
+    assert d.labels().count("⊙") == 3 and "+" in d.labels() and "tanh" in d.labels()
+    assert text.count(r"\sigma") == 3, "three sigmoid gates"
+    plt.close(d.fig)
+
+
+# -- code under the equations -------------------------------------------------------------------------
+
+def test_code_under_reads_the_cell_source():
+    src = lt.code_under("f")
+    assert src.splitlines()[0].startswith("# F_t = σ(")
+    assert "f = torch.sigmoid(x_t @ self.W_xf" in src
+    assert "c_t = i * c_tilde + f * c" in lt.code_under("c_t")
+    assert lt.code_under("h_t").splitlines()[-1].startswith("h_t = o * torch.tanh(c_t)")
+
+
+def test_code_under_unknown_name():
+    with pytest.raises(ValueError, match="no line assigns 'q'.*assigned names: .*c_tilde"):
+        lt.code_under("q")
+
+
+# -- forget bias ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda: cudnn.LSTM(3, 4, num_layers=2, bidirectional=True),
+                                  lambda: scratch.LSTM(3, 4, num_layers=2, bidirectional=True),
+                                  lambda: scratch.LSTM(3, 4, num_layers=2, bidirectional=True, fused=True)])
+def test_set_forget_bias_every_engine(make):
+    torch.manual_seed(0)
+    layer = make()
+    before = [t.clone() for t in layer.torch_layout(1, 1)]
+    lt.set_forget_bias(layer, 1.0)
+    for l in range(2):
+        for d in range(2):
+            assert torch.allclose(lt.forget_bias(layer, l, d), torch.ones(4))
+    after = layer.torch_layout(1, 1)
+    b_before, b_after = before[2] + before[3], after[2] + after[3]
+    assert torch.equal(b_before[:4], b_after[:4]) and torch.equal(b_before[8:], b_after[8:]), "other gates untouched"
+    assert torch.equal(before[0], after[0]) and torch.equal(before[1], after[1]), "weights untouched"
+
+
+def test_set_forget_bias_same_function_in_both_engines():
+    torch.manual_seed(0)
+    a, b = cudnn.LSTM(3, 4).double(), scratch.LSTM(3, 4).double()
+    copy_weights(a, b)
+    lt.set_forget_bias(a, 2.0)
+    lt.set_forget_bias(b, 2.0)
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    assert (a(x)[0] - b(x)[0]).abs().max() < 1e-12
+
+
+def test_set_forget_bias_rejects_bad_input():
+    with pytest.raises(TypeError, match="expected an LSTM layer.*GRU"):
+        lt.set_forget_bias(cudnn.GRU(3, 4), 1.0)
+    with pytest.raises(TypeError, match="finite number"):
+        lt.set_forget_bias(cudnn.LSTM(3, 4), float("nan"))
+
+
+# -- tracing and probes -------------------------------------------------------------------------------
+
+def test_trace_gates_of_a_model_trained_on_cudnn():
+    torch.manual_seed(0)
+    model = SequenceModel("lstm", "cudnn", 6, 3, vocab_size=2, embed_size=4)
+    x, _, _ = bracket_balance(3, 7)
+    tr = lt.trace_gates(model, x)
+    assert set(tr) == {"i", "f", "o", "c_tilde", "c", "h"}
+    assert tr["c"].shape == (3, 7, 6) and tr["c"].dtype == torch.float64
+    with torch.no_grad():
+        out, (h, c) = model.rnn(model.features(x))
+    assert torch.allclose(tr["h"].float(), out, atol=1e-6) and torch.allclose(tr["c"][:, -1].float(), c[0], atol=1e-6)
+    assert torch.allclose(tr["h"], tr["o"] * torch.tanh(tr["c"]))
+
+
+def test_probe_r2():
+    g = torch.Generator().manual_seed(0)
+    F = torch.randn(400, 3, generator=g)
+    y = F @ torch.tensor([1.0, -2.0, 0.5]) + 3
+    assert lt.probe_r2(F, y) > 0.9999
+    assert lt.probe_r2(torch.randn(400, 3, generator=g), y) < 0.1
+    with pytest.raises(ValueError, match=r"expected features \(N, K\) and target \(N,\)"):
+        lt.probe_r2(F, y[:10])
+    with pytest.raises(ValueError, match="train_fraction"):
+        lt.probe_r2(F, y, 1.5)
+
+
+def test_input_influence_is_the_jacobian_norm():
+    torch.manual_seed(0)
+    layer = cudnn.RNN(2, 3).double()
+    x = torch.randn(1, 4, 2, dtype=torch.float64)
+    J = torch.autograd.functional.jacobian(lambda z: layer(z)[0][0, -1], x)   # (3, 1, 4, 2)
+    want = J[:, 0].pow(2).sum((0, 2)).sqrt()
+    assert torch.allclose(lt.input_influence(layer, x), want)
+    with pytest.raises(ValueError, match="batch, time, input_size"):
+        lt.input_influence(layer, x[0])
+
+
+# -- tasks --------------------------------------------------------------------------------------------
+
+def test_marked_recall():
+    x, y, lag = marked_recall(200, 10, seed=1)
+    assert x.shape == (200, 10) and y.shape == (200,) and int(lag.min()) >= 0 and int(lag.max()) <= 9
+    assert ((x < 8).sum(1) == 1).all(), "exactly one symbol per sequence"
+    assert torch.equal(x[torch.arange(200), 9 - lag], y)
+    assert torch.equal(marked_recall(5, 10, seed=3)[0], marked_recall(5, 10, seed=3)[0])
+    with pytest.raises(ValueError, match="T must be an int >= 1"):
+        marked_recall(5, 0)
+
+
+def test_bracket_balance():
+    x, y, d = bracket_balance(50, 30, seed=2)
+    assert torch.equal(d[:, -1], (x == 1).sum(1) - (x == 0).sum(1))
+    assert torch.equal(y, torch.sign(d) + 1)
+    assert as_text(x[0]).count("(") == int((x[0] == 1).sum())
+    with pytest.raises(ValueError, match="one sequence"):
+        as_text(x)
+
+
+def test_train_rejects_bad_kind():
+    with pytest.raises(ValueError, match="kind must be"):
+        lt.train_recall("transformer", 10)
+    with pytest.raises(ValueError, match="forget-gate bias"):
+        lt.train_recall("rnn", 10, forget=1.0)
+
+
+# -- gate explorer ------------------------------------------------------------------------------------
+
+def test_cell_step_and_run():
+    c, h = lt.cell_step(1.0, 0.0, 1.0, 0.5, 7.0)
+    assert c == 0.5 and h == pytest.approx(math.tanh(0.5))
+    cs, _ = lt.cell_run(0.0, 1.0, 0.3, 0.9, 2.0, 50)
+    assert cs[-1] == 2.0, "F = 1, I = 0 keeps C exactly"
+    cs, _ = lt.cell_run(0.4, 0.5, 0.3, 0.5, 0.0, 60)
+    assert cs[-1] == pytest.approx(0.4 * 0.5 / 0.5)
+    with pytest.raises(ValueError, match="gate f must lie in"):
+        lt.cell_step(0.5, 1.5, 0.5, 0.0, 0.0)
+    with pytest.raises(ValueError, match="candidate"):
+        lt.cell_step(0.5, 0.5, 0.5, 2.0, 0.0)
+
+
+def test_gate_explorer_callback():
+    from rnn_book.widgets.gates import gate_explorer
+
+    w = gate_explorer(i=0.5, f=0.9, o=0.8, c_tilde=0.7, c_prev=1.0)
+    before = dict(w.data)
+    assert before["c_t"] == pytest.approx(0.5 * 0.7 + 0.9)
+    w.set(o=0.2)
+    assert w.data["c_t"] == before["c_t"] and w.data["h_t"] == pytest.approx(0.2 * math.tanh(before["c_t"]))
+    w.set(f=1.0)
+    assert w.data["c_run"][-1] == pytest.approx(1.0 + 30 * 0.35) and w.data["fixed_point"] is None
+    assert w.calls == 3
+
+
+# -- exercises ----------------------------------------------------------------------------------------
+
+def _solutions():
+    path = Path(__file__).resolve().parents[1] / "chapters" / "solutions" / "ch02_lstm.py"
+    spec = importlib.util.spec_from_file_location("ch02_lstm_solutions", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_exercises_accept_solutions_and_reject_wrong_answers():
+    sol = _solutions()
+    names = [n for n in check.names() if n.startswith("ch02_")]
+    assert len(names) >= 3 and set(names) == set(sol.SOLUTIONS) == set(sol.WRONG)
+    for name in names:
+        strict_check.__getattr__(name)(sol.SOLUTIONS[name])
+        for wrong in sol.WRONG[name]:
+            assert check.__getattr__(name)(wrong).status == "wrong", f"{name} accepted {wrong!r}"
+        assert check.__getattr__(name)(...).status == "not attempted"

@@ -1,0 +1,236 @@
+"""Unit tests for the speech chapter: features (rnn_book.audio), synthesis (rnn_book.speech), CTC (rnn_book.ctc)."""
+import math
+
+import pytest
+import torch
+
+from rnn_book import audio, ctc, speech
+
+SR = audio.SAMPLE_RATE
+
+
+def sine(freq, seconds=0.5, sr=SR):
+    t = torch.arange(int(seconds * sr)) / sr
+    return torch.sin(2 * math.pi * freq * t)
+
+
+# ------------------------------------------------------------------------------------------------ audio
+
+def peak_hz(x, sr):
+    X = torch.fft.rfft(x).abs()
+    return float(X.argmax()) * sr / x.numel()
+
+
+def test_resample_keeps_frequency_and_duration():
+    x = sine(440.0, 0.5, 22050)
+    y = audio.resample(x, 22050, SR)
+    assert y.numel() == 4000
+    assert abs(peak_hz(y, SR) - 440.0) < 3
+    assert abs(y.abs().max() - 1) < 0.05
+
+
+def test_change_speed_shortens_and_raises_pitch():
+    x = sine(500.0)
+    y = audio.change_speed(x, 1.25)
+    assert y.numel() == pytest.approx(x.numel() / 1.25, abs=2)
+    assert peak_hz(y, SR) == pytest.approx(625.0, abs=5)
+
+
+def test_power_spectrogram_frames_and_peak_bin():
+    x = sine(1000.0, 1.0)
+    P = audio.power_spectrogram(x)
+    n_fft, win, hop = audio.frame_params()
+    assert (n_fft, win, hop) == (256, 200, 80)
+    assert P.shape == ((x.numel() - n_fft) // hop + 1, n_fft // 2 + 1)   # frames span n_fft samples
+    assert int(P.mean(0).argmax()) == round(1000 * n_fft / SR)
+
+
+def test_mel_filterbank_triangles():
+    fb = audio.mel_filterbank(40, 256, SR)
+    assert fb.shape == (129, 40)
+    assert (fb >= 0).all() and (fb <= 1 + 1e-6).all()
+    assert (fb.sum(0) > 0).all(), "every mel filter must cover at least one FFT bin"
+    peaks = fb.argmax(0)
+    assert (peaks[1:] >= peaks[:-1]).all(), "filter centres must rise with the filter index"
+    assert torch.allclose(audio.mel_to_hz(audio.hz_to_mel(torch.tensor([0.0, 700.0, 4000.0]))),
+                          torch.tensor([0.0, 700.0, 4000.0], dtype=torch.float64))
+    assert float(audio.hz_to_mel(1000.0)) == pytest.approx(1000.0, abs=1.0)    # the scale's anchor
+
+
+def test_dct_is_orthonormal_and_mfcc_shape():
+    D = audio.dct_matrix(40, 40)
+    assert torch.allclose(D.T @ D, torch.eye(40), atol=1e-5)
+    x = sine(300.0) + 0.5 * sine(1200.0)
+    M = audio.mfcc(x, n_mfcc=13)
+    assert M.shape == (audio.log_mel(x).shape[0], 13)
+    assert torch.allclose(audio.log_mel(x) @ D, audio.mfcc(x, n_mfcc=40), atol=1e-4)
+
+
+def test_normalise_and_features():
+    F = torch.randn(50, 13) * 3 + 7
+    N = audio.normalise(F)
+    assert torch.allclose(N.mean(0), torch.zeros(13), atol=1e-5)
+    assert torch.allclose(N.std(0, unbiased=False), torch.ones(13), atol=1e-3)
+    x = sine(440.0)
+    assert torch.allclose(audio.features(2 * x), audio.features(x), atol=1e-3), "CMVN removes loudness"
+    assert audio.features(x, kind="logmel").shape[1] == 40
+
+
+def test_trim_noise_eq_and_pad():
+    x = torch.cat([torch.zeros(4000), sine(440.0, 0.3), torch.zeros(4000)])
+    y = audio.trim(x, pad_ms=0)
+    assert abs(y.numel() - 2400) <= 80
+    g = torch.Generator().manual_seed(0)
+    z = audio.add_noise(sine(440.0, 2.0), 10.0, generator=g)
+    snr = 10 * math.log10(sine(440.0, 2.0).pow(2).mean() / (z - sine(440.0, 2.0)).pow(2).mean())
+    assert snr == pytest.approx(10.0, abs=0.3)
+    e = audio.random_eq(sine(440.0), generator=g)
+    assert e.shape == (4000,) and not torch.allclose(e, sine(440.0))
+    X, L = audio.pad_batch([torch.ones(3, 2), torch.ones(5, 2)])
+    assert X.shape == (2, 5, 2) and L.tolist() == [3, 5] and X[0, 3:].abs().sum() == 0
+
+
+def test_audio_errors_name_what_was_expected():
+    with pytest.raises(ValueError, match="1-D wave"):
+        audio.power_spectrogram(torch.zeros(2, 100))
+    with pytest.raises(ValueError, match="empty"):
+        audio.resample(torch.zeros(0), 8000, 16000)
+    with pytest.raises(ValueError, match="positive int"):
+        audio.resample(torch.zeros(10), 8000, 0)
+    with pytest.raises(ValueError, match="fmax"):
+        audio.mel_filterbank(40, 256, 8000, fmax=6000)
+    with pytest.raises(ValueError, match="factor"):
+        audio.change_speed(torch.zeros(10), 10)
+    with pytest.raises(ValueError, match="'mfcc' or 'logmel'"):
+        audio.features(sine(100.0), kind="mel")
+    with pytest.raises(ValueError, match="at least one"):
+        audio.pad_batch([])
+
+
+# ----------------------------------------------------------------------------------------------- speech
+
+def test_say_speaks_at_8khz_and_voices_differ():
+    a, sr = speech.say("seven", "en-us+f3")
+    b, _ = speech.say("seven", "en-gb-x-rp+m3", rate=120, pitch=30)
+    assert sr == SR and 0.2 < a.numel() / SR < 1.5
+    assert a.abs().max() <= 1.0 and a.abs().max() > 0.05
+    assert b.numel() > a.numel(), "a slower rate must take longer"
+    full, sr_full = speech.say("seven", "en-us+f3", sr=None)
+    assert sr_full == speech.engine().sample_rate and full.numel() > a.numel()
+
+
+def test_say_rejects_bad_input():
+    with pytest.raises(ValueError, match="no voice"):
+        speech.say("one", voice="xx-nonsense")
+    with pytest.raises(ValueError, match="rate"):
+        speech.say("one", rate=5)
+    with pytest.raises(ValueError, match="non-empty"):
+        speech.say("  ")
+
+
+def test_variants_and_voice_split():
+    vs = speech.variants()
+    assert {"f1", "f5", "m1", "klatt"} <= set(vs)
+    train, test = speech.voice_split(12)
+    assert len(test) == 12 and not set(train) & set(test) and len(train) + 12 == len(vs)
+
+
+def test_human_digits_are_shipped():
+    waves, labels, sr = speech.load_human_digits()
+    assert labels == list(range(10)) and sr == SR
+    assert all(0.4 < w.numel() / SR < 2.0 and w.abs().max() > 0.1 for w in waves)
+
+
+def test_synthesise_caches_from_a_clean_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNN_BOOK_CACHE", str(tmp_path))
+    first = speech.digit_set(["f1", "m2"], 1, seed=5)
+    files = list((tmp_path / "speech").glob("*.pt"))
+    assert len(first) == 10 and len(files) == 1
+    assert [u.label for u in first] == list(range(10))
+    again = speech.digit_set(["f1", "m2"], 1, seed=5)
+    assert all(torch.equal(a.wave, b.wave) for a, b in zip(first, again))
+    files[0].write_bytes(b"damaged")                     # a broken cache file is rebuilt, not fatal
+    third = speech.digit_set(["f1", "m2"], 1, seed=5)
+    # eSpeak NG is not bit-exact from call to call (a few samples' jitter): same clips, nearly the same length
+    assert [u.voice for u in third] == [u.voice for u in first]
+    assert all(abs(a.wave.numel() - b.wave.numel()) < 0.1 * a.wave.numel() for a, b in zip(first, third))
+    assert torch.load(files[0]) is not None
+
+
+def test_digit_strings_labels_match_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNN_BOOK_CACHE", str(tmp_path))
+    us = speech.digit_strings(["f2"], 4, 2, 3, seed=1, cache=False)
+    for u in us:
+        assert 2 <= len(u.label) <= 3
+        assert u.text == " ".join(speech.DIGITS[d] for d in u.label)
+    with pytest.raises(ValueError, match="one label per text"):
+        speech.synthesise(["one"], [1, 2], ["f1"], 1)
+
+
+# -------------------------------------------------------------------------------------------------- ctc
+
+def test_collapse_merges_repeats_then_drops_blanks():
+    assert ctc.collapse([0, 3, 3, 0, 0, 1, 0, 4, 4, 0]) == [3, 1, 4]
+    assert ctc.collapse([7, 0, 7]) == [7, 7]
+    assert ctc.collapse([7, 7, 7]) == [7]
+    assert ctc.collapse([0, 0]) == []
+    assert ctc.collapse([]) == []
+
+
+def one_hot_path(path, classes=11):
+    return torch.log(torch.nn.functional.one_hot(torch.tensor(path), classes).float() * 0.98 + 0.001)
+
+
+def test_greedy_decode_reads_the_best_path_and_honours_lengths():
+    a = one_hot_path([0, 3, 3, 0, 1, 4, 4, 0])
+    b = one_hot_path([5, 0, 5, 0, 0, 0, 2, 2])
+    out = ctc.greedy_decode(torch.stack([a, b]), lengths=[8, 5])
+    assert out == [[3, 1, 4], [5, 5]]
+    assert ctc.greedy_decode(torch.stack([a, b])) == [[3, 1, 4], [5, 5, 2]]
+    with pytest.raises(ValueError, match="batch, time, classes"):
+        ctc.greedy_decode(a)
+    with pytest.raises(ValueError, match="lengths"):
+        ctc.greedy_decode(torch.stack([a, b]), lengths=[9, 1])
+
+
+def test_path_probability_matches_torch_ctc_loss():
+    torch.manual_seed(0)
+    for target in ([3, 1, 4], [7, 7], [2], [5, 5, 5]):
+        lp = torch.randn(8, 11, dtype=torch.float64).log_softmax(-1)
+        mine = -ctc.path_probability(lp.exp(), target).log()
+        ref = torch.nn.functional.ctc_loss(lp[:, None], torch.tensor([target]), torch.tensor([8]),
+                                           torch.tensor([len(target)]), reduction="sum")
+        assert float(mine) == pytest.approx(float(ref), rel=1e-10)
+    assert ctc.min_frames([5, 5, 5]) == 5 and ctc.min_frames([1, 2, 3]) == 3
+
+
+def test_ctc_loss_wrapper_and_error_rate():
+    logits = torch.randn(2, 10, 11, requires_grad=True)
+    loss = ctc.ctc_loss(logits, torch.tensor([10, 7]), [[1, 2], [3]])
+    loss.backward()
+    assert loss.item() > 0 and logits.grad[1, 7:].abs().sum() == 0, "padding frames get no gradient"
+    with pytest.raises(ValueError, match="blank"):
+        ctc.ctc_loss(logits, torch.tensor([10, 7]), [[0, 2], [3]])
+    assert ctc.edit_distance("kitten", "sitting") == 3
+    assert ctc.error_rate([[1, 2, 3], [4]], [[1, 3], [4, 4]]) == pytest.approx(2 / 4)
+
+
+# ----------------------------------------------------------------------------------------------- widget
+
+def test_voice_explorer_redraws_on_every_control():
+    from rnn_book.models import SequenceModel
+    from rnn_book.widgets.speech import voice_explorer
+
+    torch.manual_seed(0)
+    model = SequenceModel("gru", "cudnn", 8, 10, input_size=13, head="last")
+    w = voice_explorer(model=model)
+    first = dict(w.data)
+    assert first["word"] == "seven" and len(first["probabilities"]) == 10
+    assert abs(sum(first["probabilities"]) - 1) < 1e-3
+    w.set(word="yes")
+    assert w.data["word"] == "yes" and w.data["seconds"] != first["seconds"]
+    before = w.data["seconds"]
+    w.set(rate=90)
+    assert w.data["seconds"] > before, "a slower rate must lengthen the clip"
+    w.set(variant="m1")
+    assert w.data["voice"] == "en-us+m1" and w.calls == 4

@@ -1,0 +1,216 @@
+"""Chapter 9 package code: the benchmark, the tuning sweep helpers, the overfitting runs, fused.Steps."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rnn_book import bench, regularize, scratch, tuning
+from rnn_book.scratch.fused import Steps
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = bench.Size(2, 3, 4, 5)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and on a busy machine OpenMP threads wait on each other."""
+    with bench.threads(1):
+        yield
+
+
+# -- bench -------------------------------------------------------------------------------------------------
+def test_size_parse_and_errors():
+    assert bench.Size.parse("32x100x64x256") == bench.HEADLINE
+    assert str(bench.HEADLINE) == "B32 T100 I64 H256"
+    for bad in ("32x100x64", "0x1x1x1", "axbxcxd"):
+        with pytest.raises(ValueError, match="BATCHxTIMExINPUTxHIDDEN"):
+            bench.Size.parse(bad)
+
+
+def test_matmul_flops_counts_gates_inputs_and_backward():
+    # LSTM: 4 gates, products with X_t (I) and H_{t-1} (H), 2 FLOPs per multiply-add, x3 for backward
+    assert bench.matmul_flops("lstm", bench.HEADLINE) == 3 * 2 * 32 * 100 * 4 * 256 * (64 + 256)
+    assert bench.matmul_flops("gru", TINY) == 3 * 2 * 2 * 3 * 3 * 5 * (4 + 5)
+    assert bench.matmul_flops("rnn", TINY) == 3 * 2 * 2 * 3 * 1 * 5 * (4 + 5)
+
+
+def test_measure_rows_have_every_column_and_ratio_one_for_the_library():
+    rows = bench.measure([TINY], kinds=("lstm", "gru"), repeats=1, warmup=0, n_threads=1, dense_n=64)
+    assert len(rows) == 6
+    for r in rows:
+        for key in ("seconds", "ratio_to_cudnn", "tokens_per_s", "gflops", "dense_gflops", "dense_fraction"):
+            assert math.isfinite(r[key]) and r[key] > 0, (key, r)
+        assert math.isclose(r["tokens_per_s"], 2 * 3 / r["seconds"])
+    assert all(r["ratio_to_cudnn"] == 1.0 for r in rows if r["form"] == "cudnn")
+    assert "x cudnn" in bench.format_rows(rows)
+    assert len(bench.table_rows(rows)) == 6
+
+
+def test_measure_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="forms"):
+        bench.measure([TINY], forms=("textbook", "magic"))
+    with pytest.raises(ValueError, match="repeats"):
+        bench.measure([TINY], repeats=0)
+    with pytest.raises(ValueError, match="kind"):
+        bench.build("lstmx", TINY, torch.device("cpu"))
+
+
+def test_the_three_forms_compute_one_function_and_a_mismatch_is_caught():
+    layers = bench.build("gru", TINY, torch.device("cpu"))
+    x = torch.randn(2, 3, 4)
+    assert bench.check_same_function(layers, x) < 1e-5
+    with torch.no_grad():
+        layers["fused"].cells[0].W_h.add_(0.5)
+    with pytest.raises(RuntimeError, match="disagree"):
+        bench.check_same_function(layers, x)
+
+
+def test_threads_context_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with bench.threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        with bench.threads(0):
+            pass
+
+
+def test_operator_counts_grow_per_step_for_scratch_only():
+    rows = {r["form"]: r for r in bench.ops_per_step("lstm", times=(3, 5), hidden=4)}
+    assert rows["cudnn"]["per time step"] == 0
+    assert 0 < rows["fused"]["per time step"] < rows["textbook"]["per time step"]
+    with pytest.raises(ValueError, match="times"):
+        bench.ops_per_step(times=(5, 3))
+
+
+def test_slicing_cost_reports_both_ways():
+    cost = bench.slicing_cost([4, 8], batch=2, features=3, repeats=1)
+    assert set(cost) == {4, 8} and all(set(c) == {"select", "unbind"} for c in cost.values())
+
+
+def test_main_writes_json(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    bench.main(["--sizes", "2x3x4x5", "--kinds", "rnn", "--repeats", "1", "--threads", "1", "--json", str(out)])
+    data = json.loads(out.read_text())
+    assert data["machine"]["threads"] == 1 and "device" in data["machine"]
+    assert {r["form"] for r in data["rows"]} == set(bench.FORMS)
+    assert "device:" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bench.main(["--kinds", "lstm,transformer"])
+    with pytest.raises(SystemExit):
+        bench.main(["--sizes", "1x2"])
+
+
+def test_bench_quick_smoke_from_the_command_line(tmp_path):
+    out = tmp_path / "quick.json"
+    proc = subprocess.run([sys.executable, "-m", "rnn_book.bench", "--quick", "--kinds", "rnn", "--repeats", "1",
+                           "--threads", "1", "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "GFLOP/s" in proc.stdout and "device:" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["machine"]["mode"] == "quick" and len(data["sizes"]) == 1
+
+
+# -- fused.Steps -------------------------------------------------------------------------------------------
+def test_steps_hands_out_contiguous_steps_with_the_same_gradient_as_slicing():
+    cell = scratch.FusedLSTMCell(3, 4).double()
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    xp = cell.project(x)
+    assert isinstance(xp, Steps) and xp.shape == (2, 5, 16)
+    assert all(xp[:, t].is_contiguous() for t in range(5))
+    ref = torch.addmm(cell.b, x.reshape(-1, 3), cell.W_x).view(2, 5, 16)
+    w = torch.randn(5, 2, 16, dtype=torch.float64)
+    g1 = torch.autograd.grad(sum((xp[:, t] * w[t]).sum() for t in range(5)), cell.W_x)[0]
+    g2 = torch.autograd.grad(sum((ref[:, t] * w[t]).sum() for t in range(5)), cell.W_x)[0]
+    assert torch.allclose(g1, g2, atol=1e-12)
+    with pytest.raises(TypeError, match=r"xp\[:, t\]"):
+        xp[0]
+
+
+# -- tuning ------------------------------------------------------------------------------------------------
+def _trials():
+    T = tuning.Trial
+    return [T("rnn", 1e-3, 8, 3.0, 0.1), T("rnn", 1e-1, 8, float("nan"), 0.1),
+            T("rnn", 1e-3, 16, 2.5, 0.1), T("rnn", 1e-1, 16, 9.0, 0.1),
+            T("lstm", 1e-3, 8, 2.0, 0.1), T("lstm", 1e-1, 8, 2.2, 0.1)]
+
+
+def test_matrix_share_spread_best_subset_summary():
+    trials = _trials()
+    m = tuning.matrix(trials, "rnn", [1e-3, 1e-1], [8, 16])
+    assert m.shape == (2, 2) and m[0, 0] == 3.0 and math.isnan(m[0, 1]) and m[1, 1] == 9.0
+    assert tuning.share_that_trains(trials, threshold=2.8) == {"rnn": 0.25, "lstm": 1.0}
+    # lr axis, capped at 4: hidden 8 -> |3 - 4| = 1, hidden 16 -> |2.5 - 4| = 1.5; mean 1.25
+    assert math.isclose(tuning.spread(trials, "rnn", "lr", ceiling=4.0), 1.25)
+    assert math.isclose(tuning.spread(trials, "rnn", "hidden", ceiling=4.0), 0.25)
+    assert tuning.best(trials).valid_loss == 2.0
+    assert len(tuning.subset(trials, "rnn", [1e-3], [8, 16])) == 2
+    rows = tuning.summary(trials, threshold=2.8, ceiling=4.0)
+    assert [r["model"] for r in rows] == ["RNN", "LSTM"] and rows[0]["settings that train"] == "25%"
+    assert math.isnan(rows[1]["spread over hidden"])          # the LSTM was tried at one hidden size only
+    with pytest.raises(ValueError, match="axis"):
+        tuning.spread(trials, "rnn", "depth", 4.0)
+    with pytest.raises(ValueError, match="diverged"):
+        tuning.best([tuning.Trial("rnn", 1.0, 8, float("nan"), 0.0)])
+
+
+def test_log_uniform_covers_every_decade_equally():
+    v = tuning.log_uniform(np.random.default_rng(0), 1e-4, 1.0, 8000)
+    assert v.min() >= 1e-4 and v.max() <= 1.0
+    decades = np.histogram(np.log10(v), bins=4, range=(-4, 0))[0] / len(v)
+    assert np.all(np.abs(decades - 0.25) < 0.03)
+    with pytest.raises(ValueError, match="low"):
+        tuning.log_uniform(np.random.default_rng(0), 1.0, 0.1, 3)
+
+
+@pytest.fixture(scope="module")
+def tiny_text():
+    return regularize.small_corpus(train_chars=600, valid_chars=300)
+
+
+def test_train_once_and_random_search_on_a_tiny_text(tiny_text):
+    t = tuning.train_once(tiny_text, "gru", 1e-2, 8, steps=3, batch_size=4, seq_len=8)
+    assert t.kind == "gru" and t.hidden == 8 and t.finite and t.valid_loss < 2 * math.log(len(tiny_text.vocab))
+    trials = tuning.random_search(tiny_text, "rnn", 2, (1e-3, 1e-1), [4, 8], seed=1, steps=2, batch_size=4, seq_len=8)
+    assert len(trials) == 2 and all(1e-3 <= t.lr <= 1e-1 and t.hidden in (4, 8) for t in trials)
+    with pytest.raises(ValueError, match="kind"):
+        tuning.train_once(tiny_text, "transformer", 1e-2, 8)
+    with pytest.raises(ValueError, match="lr"):
+        tuning.train_once(tiny_text, "rnn", -1.0, 8)
+    with pytest.raises(ValueError, match="budget"):
+        tuning.random_search(tiny_text, "rnn", 0, (1e-3, 1e-1), [4])
+
+
+# -- regularize --------------------------------------------------------------------------------------------
+def test_small_corpus_and_unigram(tiny_text):
+    assert len(tiny_text.train) == 600 and len(tiny_text.valid) == 300
+    u = regularize.unigram_loss(tiny_text)
+    assert 1.0 < u < math.log(len(tiny_text.vocab)) + 0.5
+    with pytest.raises(ValueError, match="train_chars"):
+        regularize.small_corpus(train_chars=10, valid_chars=300)
+    with pytest.raises(ValueError, match="exceeds"):
+        regularize.small_corpus(train_chars=10**9, valid_chars=300)
+
+
+def test_train_regime_records_both_losses_and_the_kept_epoch(tiny_text):
+    kw = dict(hidden_size=8, num_layers=2, embed_size=4, epochs=3, batch_size=4, seq_len=8)
+    r = regularize.train_regime(tiny_text, "variational", {"recurrent_dropout": 0.5, "dropout": 0.2}, **kw)
+    assert len(r.history.valid) == 3 and r.kept_epoch == 2
+    assert math.isclose(r.gap, r.valid_loss - r.train_loss)
+    assert r.history.valid[0].keys() == {"train_loss", "valid_loss"}
+    es = regularize.train_regime(tiny_text, "early", {"patience": 1}, **kw)
+    assert es.kept_epoch == es.history.best_epoch
+    assert es.valid_loss == min(es.history.metric("valid_loss"))
+    with pytest.raises(ValueError, match="unknown regime"):
+        regularize.train_regime(tiny_text, "x", {"dropuot": 0.5}, **kw)
+    assert set(regularize.regimes()) == {"none", "dropout", "variational", "weight decay", "early stopping"}
+    rows = regularize.summary({"variational": r})
+    assert rows[0]["regime"] == "variational" and rows[0]["gap"] == r.gap
