@@ -16,6 +16,9 @@ import pytest
 
 os.environ.setdefault("RNN_BOOK_QUICK", "1")     # the chapters read it in their kernels
 os.environ.setdefault("MPLBACKEND", "agg")
+# The book's models are small: a second BLAS thread buys little on them, and on a shared machine
+# oversubscribed threads slow every chapter down many times over. Override by exporting the variable.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).parent
 CHAPTERS = ROOT / "chapters"

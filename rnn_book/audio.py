@@ -88,7 +88,7 @@ def power_spectrogram(x, sr: int = SAMPLE_RATE, window_ms: float = 25.0, hop_ms:
 
 def hz_to_mel(f):
     """The mel scale (O'Shaughnessy): roughly linear below 1 kHz, logarithmic above, like pitch perception."""
-    return torch.as_tensor(f, dtype=torch.float64)
+    return 2595.0 * torch.log10(1.0 + torch.as_tensor(f, dtype=torch.float64) / 700.0)
 
 
 def mel_to_hz(m):

@@ -189,11 +189,22 @@ def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, f
     return rows
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def describe(n_threads: int | None = None) -> dict:
     """The machine the numbers belong to."""
     with threads(n_threads):
         return {"device": describe_device(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-                "cpu": platform.processor() or platform.machine(), "python": platform.python_version()}
+                "cpu": _cpu_name(), "python": platform.python_version()}
 
 
 def format_rows(rows: Sequence[dict]) -> str:
@@ -305,8 +316,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     repeats = a.repeats or (5 if quick else 7)
     dev = torch.device(a.device) if a.device else default_device()
     info = describe(a.threads) | {"mode": "quick" if quick else "full", "repeats": repeats}
-    print(f"device: {info['device']}; torch {info['torch']}; {info['threads']} thread(s); {repeats} repeats, "
-          f"median; forward+backward per call", flush=True)
+    print(f"device: {info['device']} [{info['cpu']}]; torch {info['torch']}; {info['threads']} thread(s); "
+          f"{repeats} repeats, median; forward+backward per call", flush=True)
     rows = measure(sizes, kinds, repeats=repeats, dev=dev, n_threads=a.threads)
     print(format_rows(rows))
     print(f"dense {1024 if dev.type != 'cuda' else 4096}^2 matrix product: "

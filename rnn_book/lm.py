@@ -31,11 +31,11 @@ class CharData:
     vocab: CharVocab
     train: torch.Tensor
     valid: torch.Tensor
-    unseen_in_valid: float          # share of validation characters that never occur in training (-> <unk>)
+    unseen_in_valid: float          # share of validation characters outside the vocabulary (-> <unk>)
 
     def __repr__(self) -> str:
         return (f"CharData({self.name!r}: {len(self.train):,} training ids, {len(self.valid):,} validation ids, "
-                f"{len(self.vocab)} symbols, {self.unseen_in_valid:.2%} of validation unseen)")
+                f"{len(self.vocab)} symbols, {self.unseen_in_valid:.2%} of validation is <unk>)")
 
 
 def prepare(name: str, max_chars: int | None = None, valid_fraction: float = 0.1, min_count: int = 1) -> CharData:
@@ -73,7 +73,7 @@ class StatefulLoss:
     def __call__(self, model, batch) -> torch.Tensor:
         x, y = (t.to(_device_of(model)) for t in batch)
         logits, state = model(x, self.state)
-        self.state = None
+        self.state = detach_state(state)
         self.tokens += y.numel()
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 

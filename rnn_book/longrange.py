@@ -13,7 +13,7 @@ import argparse
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -299,14 +299,13 @@ def run_benchmarks(config: dict | None = None, kinds=KINDS, seed: int = 0, log=p
     return out
 
 
-def write_results(results: dict[str, list], path: Path, config: dict, seconds: float) -> None:
+def write_results(results: dict[str, list], path: Path, config: dict, seconds: float, mode: str = "custom") -> None:
     """``path``.json (every number) and ``path``.md (the tables the chapter quotes)."""
     from .plots import table
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"mode": "quick" if config == QUICK else "full" if config == FULL else "custom",
-            "device": settings.describe_device(), "torch": torch.__version__, "config": config,
+    meta = {"mode": mode, "device": settings.describe_device(), "torch": torch.__version__, "config": config,
             "total_seconds": round(seconds, 1)}
     rows = {task: [r.row() for r in rs] for task, rs in results.items()}
     path.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": rows}, indent=1))
@@ -329,11 +328,10 @@ def main(argv=None) -> dict[str, list]:
     wanted = set(args.tasks.split(","))
     if not wanted <= {"recall", "adding", "copy"}:
         p.error(f"--tasks must name recall, adding or copy; got {args.tasks!r}")
-    base = QUICK if args.quick else FULL
-    config = {task: (cfg if task in wanted else None) for task, cfg in base.items()}
+    config = {task: (cfg if task in wanted else None) for task, cfg in (QUICK if args.quick else FULL).items()}
     t0 = time.perf_counter()
     results = run_benchmarks(config, seed=args.seed)
-    write_results(results, Path(args.out), config if wanted != set(base) else base, time.perf_counter() - t0)
+    write_results(results, Path(args.out), config, time.perf_counter() - t0, mode="quick" if args.quick else "full")
     print(f"wrote {args.out}.json and {args.out}.md")
     return results
 

@@ -5,6 +5,7 @@ engine, or on a :class:`~rnn_book.models.SequenceModel` built around one.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import re
@@ -14,6 +15,22 @@ import torch
 
 from . import cudnn, scratch
 from .weights import copy_weights
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the block on one CPU thread, then restore the thread count.
+
+    The models of this chapter are tiny (tens of units); splitting their small matrix products over
+    several threads costs more in synchronisation than it gains, and on a busy shared CPU it can be
+    many times slower.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
 
 # -- the code under each equation -----------------------------------------------------------------
 
@@ -134,12 +151,13 @@ def input_influence(layer, x: torch.Tensor) -> torch.Tensor:
     if x.dim() != 3:
         raise ValueError(f"input_influence: expected x of shape (batch, time, input_size); got {tuple(x.shape)}")
     x = x.detach().clone().requires_grad_(True)
-    out, _ = layer(x)
-    h_T = out[:, -1]
-    squares = torch.zeros(x.shape[0], x.shape[1], dtype=x.dtype)
-    for k in range(h_T.shape[1]):                  # one backward pass per hidden unit: the whole Jacobian
-        (g,) = torch.autograd.grad(h_T[:, k].sum(), x, retain_graph=True)
-        squares += g.pow(2).sum(-1)
+    with one_thread():
+        out, _ = layer(x)
+        h_T = out[:, -1]
+        squares = torch.zeros(x.shape[0], x.shape[1], dtype=x.dtype, device=x.device)
+        for k in range(h_T.shape[1]):              # one backward pass per hidden unit: the whole Jacobian
+            (g,) = torch.autograd.grad(h_T[:, k].sum(), x, retain_graph=True)
+            squares += g.pow(2).sum(-1)
     return squares.sqrt().mean(0).detach()
 
 
@@ -210,8 +228,9 @@ def train_recall(kind: str, T: int, hidden_size: int = 32, steps: int = 300, for
         hit = (m(x_test)[0].argmax(-1) == y_test).float()
         return {"acc": hit.mean(), "acc_long": hit[long].mean()}
 
-    hist = fit(model, batches, lambda m, b: torch.nn.functional.cross_entropy(m(b[0])[0], b[1]),
-               epochs=math.ceil(steps / eval_every), lr=lr, clip=1.0, evaluate=evaluate, max_steps=steps)
+    with one_thread():
+        hist = fit(model, batches, lambda m, b: torch.nn.functional.cross_entropy(m(b[0])[0], b[1]),
+                   epochs=math.ceil(steps / eval_every), lr=lr, clip=1.0, evaluate=evaluate, max_steps=steps)
     return model, hist
 
 
@@ -239,6 +258,7 @@ def train_counter(T: int = 40, hidden_size: int = 16, steps: int = 200, seed: in
     def loss(m, b):
         return torch.nn.functional.cross_entropy(m(b[0])[0].reshape(-1, 3), b[1].reshape(-1))
 
-    hist = fit(model, batches, loss, epochs=math.ceil(steps / 50), lr=lr, clip=1.0, max_steps=steps,
-               evaluate=lambda m: {"acc": (m(x_test)[0].argmax(-1) == y_test).float().mean()})
+    with one_thread():
+        hist = fit(model, batches, loss, epochs=math.ceil(steps / 50), lr=lr, clip=1.0, max_steps=steps,
+                   evaluate=lambda m: {"acc": (m(x_test)[0].argmax(-1) == y_test).float().mean()})
     return model, hist

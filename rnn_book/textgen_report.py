@@ -45,7 +45,7 @@ def main(argv=None) -> Path:
     en = lm.load("moby_dick")
     log(f"{en}")
     lines += ["## English: Moby-Dick, characters", "", f"{en}", "",
-              f"Settings: `{ {k: v for k, v in s.items()} }`", ""]
+              f"Settings: `{s}`", ""]
     rows = baseline_table(en.train, en.valid, len(en.vocab), orders=lm.ngram_orders("moby_dick"))
     best = min(rows, key=lambda r: r["valid perplexity"])
     log(f"best n-gram: {best['model']} {best['valid perplexity']:.3f}")
@@ -67,7 +67,7 @@ def main(argv=None) -> Path:
                           for k, r in runs.items()) + ".", ""]
     best_kind = min(runs, key=lambda k: runs[k].valid_ppl)
     model = runs[best_kind].model
-    lines += [f"### Samples from the {best_kind.upper()} (prompt in bold)", ""]
+    lines += [f"### Samples from the {best_kind.upper()}, each starting from the prompt \"The whale \"", ""]
     g = torch.Generator().manual_seed(args.seed)
     for label, kw in (("greedy", dict(greedy=True)), ("temperature 0.5", dict(temperature=0.5)),
                       ("temperature 1.0", dict(temperature=1.0)), ("top-k 5", dict(top_k=5))):

@@ -70,6 +70,15 @@ def input_length(p: Pair) -> int:
     return len(tokenize_en(p.en))
 
 
+def error_rates_by_length(pairs: Sequence[Pair], predictions: Sequence[str], cut: int) -> tuple[float, float]:
+    """(error rate on inputs of at most ``cut`` tokens, error rate on longer inputs)."""
+    short = [q != p.zh for p, q in zip(pairs, predictions) if input_length(p) <= cut]
+    long = [q != p.zh for p, q in zip(pairs, predictions) if input_length(p) > cut]
+    if not short or not long:
+        raise ValueError(f"error_rates_by_length: cut={cut} leaves {len(short)} short and {len(long)} long inputs")
+    return sum(short) / len(short), sum(long) / len(long)
+
+
 def failures(pairs: Sequence[Pair], predictions: Sequence[str], limit: int = 10) -> list[dict]:
     """The first ``limit`` mistakes as rows: English, expected Chinese, the model's Chinese."""
     rows = [{"English": p.en, "expected": p.zh, "model": q or "(empty)"}
@@ -104,7 +113,7 @@ def settings() -> Settings:
     return pick(
         full=Settings(max_number=zh_numbers.MAX_NUMBER, numbers_per_epoch=50_000, dates_per_epoch=10_000, epochs=30,
                       hidden_size=256, batch_size=128, lr=3e-3, lr_decay=0.9),
-        quick=Settings(max_number=9_999, numbers_per_epoch=8_000, dates_per_epoch=4_000, epochs=4, hidden_size=128,
+        quick=Settings(max_number=999_999, numbers_per_epoch=8_000, dates_per_epoch=4_000, epochs=4, hidden_size=128,
                        batch_size=64, lr=5e-3))
 
 

@@ -233,3 +233,43 @@ def test_translate_widget_callback():
     assert d["unknown"] == ["banana"] and d["reference"] is None
     d = w.set(text="")
     assert d["candidates"] == [] and "type" in d["message"]
+
+
+# -- baselines and error analysis ------------------------------------------------------------------------
+def test_word_by_word_baseline_and_references():
+    from rnn_book import translation as T
+
+    assert T.word_by_word("three thousand two hundred and forty-one") == "三千二百四十一"
+    assert T.word_by_word("three hundred and five") == "三百五", "no 零: the baseline's typical mistake"
+    assert T.word_by_word("twelve thousand") == "十二千"
+    assert T.reference_of("Three hundred and five") == ("三百零五", "number")
+    assert T.reference_of("27 Sept 1905") == ("1905年9月27日", "date")
+    assert T.reference_of("hello") == (None, None)
+
+
+def test_zero_patterns_and_grouped_accuracy():
+    from rnn_book import translation as T
+
+    assert [T.zero_pattern(n) for n in (123, 305, 10500, 1020304)] == \
+        ["no 零", "零 inside a group", "零 after 万", "零 inside and after 万"]
+    pairs = [parallel.number_pair(n) for n in (5, 305, 10500, 123456)]
+    pred = ["五", "三百五", "一万零五百", "wrong"]
+    rows = T.group_accuracy(pairs, pred, T.input_length)
+    assert [r["group"] for r in rows] == sorted(r["group"] for r in rows)
+    assert sum(r["errors"] for r in rows) == 2 and sum(r["n"] for r in rows) == 4
+    short, long = T.error_rates_by_length(pairs, pred, cut=3)
+    assert (short, long) == (0.0, 2 / 3)
+    assert T.failures(pairs, pred)[0] == {"English": "three hundred and five", "expected": "三百零五", "model": "三百五"}
+    with pytest.raises(ValueError, match="leaves 4 short and 0 long"):
+        T.error_rates_by_length(pairs, pred, cut=99)
+
+
+def test_reversed_source_reads_each_sentence_backwards_inside_its_length():
+    from rnn_book.seq2seq import reverse_within_lengths
+
+    x = torch.tensor([[1, 2, 3, 0], [4, 5, 6, 7], [8, 0, 0, 0]])
+    assert reverse_within_lengths(x, [3, 4, 1]).tolist() == [[3, 2, 1, 0], [7, 6, 5, 4], [8, 0, 0, 0]]
+    rnn_book.seed(7)
+    m = Seq2Seq(len(SRC), len(TGT), "gru", "cudnn", embed_size=8, hidden_size=12, reverse_source=True)
+    b = collate([parallel.number_pair(305), parallel.number_pair(12)], SRC, TGT)
+    assert m(b.src, b.src_lengths, b.tgt_in).shape == (*b.tgt_out.shape, len(TGT))

@@ -86,6 +86,11 @@ def test_trim_noise_eq_and_pad():
     assert snr == pytest.approx(10.0, abs=0.3)
     e = audio.random_eq(sine(440.0), generator=g)
     assert e.shape == (4000,) and not torch.allclose(e, sine(440.0))
+    F = torch.ones(40, 13)
+    Fm = audio.spec_mask(F, torch.Generator().manual_seed(3), masks=2)
+    assert Fm.shape == F.shape and (Fm == 0).any() and (F == 1).all(), "masks zero bands of a copy"
+    S = audio.stack_frames(torch.arange(14.0).reshape(7, 2), 3)
+    assert S.shape == (2, 6) and S[1].tolist() == [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
     X, L = audio.pad_batch([torch.ones(3, 2), torch.ones(5, 2)])
     assert X.shape == (2, 5, 2) and L.tolist() == [3, 5] and X[0, 3:].abs().sum() == 0
 
