@@ -118,7 +118,7 @@ def dense_matmul(n: int, dev: torch.device):
 
 
 def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repeats: int = 3) -> dict[int, dict[str, float]]:
-    """Seconds for the backward pass of reading a (batch, T, features) tensor one step at a time.
+    """Seconds to read a (batch, T, features) tensor one step at a time and differentiate through it.
 
     ``select``: ``xp[:, t]`` for every t -- each selection's backward builds a zero tensor of the full
     size and adds it up, so the cost grows like T^2. ``unbind``: ``xp.unbind(1)`` -- one backward
@@ -158,26 +158,31 @@ def threads(n: int | None):
 def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, forms: Sequence[str] = FORMS,
             repeats: int = 7, warmup: int = 1, dev: torch.device | str | None = None, n_threads: int | None = None,
             dense_n: int | None = None, seed: int = 0) -> list[dict]:
-    """Time every (size, kind, form); one row per measurement (see the module docstring for the columns)."""
+    """Time every (size, kind, form); one row per measurement (see the module docstring for the columns).
+
+    ``dense_n``: side of the dense yardstick product (default 1024 on a CPU, 4096 on a GPU; 0 = none).
+    """
     dev = torch.device(dev) if dev is not None else default_device()
     bad = [f for f in forms if f not in FORMS]
     if bad or not forms:
         raise ValueError(f"bench: forms must be a non-empty subset of {FORMS}; got {list(forms)}")
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"bench: repeats must be a positive int; got {repeats!r}")
-    dense_n = dense_n or (4096 if dev.type == "cuda" else 1024)
+    if dense_n is None:
+        dense_n = 4096 if dev.type == "cuda" else 1024
     rows = []
     with threads(n_threads):
-        dense = dense_matmul(dense_n, dev)
+        dense = dense_matmul(dense_n, dev) if dense_n else None          # dense_n=0: no yardstick
         for size in sizes:
             for kind in kinds:
                 layers = build(kind, size, dev, seed)
                 x = torch.randn(size.batch, size.time, size.input, device=dev, requires_grad=True)
                 check_same_function(layers, x.detach())
                 fns = {f: train_step(layers[f], x) for f in forms}
-                fns["dense"] = dense
+                if dense is not None:
+                    fns["dense"] = dense
                 t = interleaved(fns, repeats=repeats, warmup=warmup)
-                dense_gflops = 2 * dense_n ** 3 / t["dense"] / 1e9
+                dense_gflops = 2 * dense_n ** 3 / t["dense"] / 1e9 if dense is not None else float("nan")
                 flops = matmul_flops(kind, size)
                 for f in forms:
                     gflops = flops / t[f] / 1e9

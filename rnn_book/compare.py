@@ -135,9 +135,12 @@ def lookup(rows: list[Row], config: str, kind: str) -> Row:
 def plot(rows: list[Row], title: str | None = None, ylabel: str | None = None, baseline: float | None = None):
     """Validation curves, one panel per configuration; returns the Figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from .plots import curves
 
+    if not rows:
+        raise ValueError("plot: no rows to plot (compare.run returned none?)")
     configs = list(dict.fromkeys(r.config for r in rows))
     fig, axes = plt.subplots(1, len(configs), figsize=(5.2 * len(configs), 3.6), sharey=True, squeeze=False)
     for ax, config in zip(axes[0], configs):
@@ -145,6 +148,7 @@ def plot(rows: list[Row], title: str | None = None, ylabel: str | None = None, b
                   for r in rows if r.config == config}
         curves(series, f"{title + ': ' if title else ''}{config}", "epoch", ylabel or f"validation {rows[0].metric}",
                ax=ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if baseline is not None:
             ax.axhline(baseline, color="gray", ls=":", lw=1)
             ax.text(1, baseline, " no learning", va="bottom", fontsize=8, color="gray")
@@ -199,7 +203,8 @@ def char_lm_task(data, batch_size: int = 32, seq_len: int = 64, valid_chars: int
     from .data.text import StatefulBatches
 
     if not isinstance(data, lm.CharData):
-        raise TypeError(f"char_lm_task: data must be an rnn_book.lm.CharData (from lm.prepare); got {type(data).__name__}")
+        raise TypeError("char_lm_task: data must be an rnn_book.lm.CharData (from lm.prepare); "
+                        f"got {type(data).__name__}")
     V = len(data.vocab)
     loss = lm.StatefulLoss()
     stream = StatefulBatches(data.train, batch_size, seq_len)

@@ -227,14 +227,14 @@ def train_lm(model, data: CharData, *, batch_size: int, seq_len: int, rounds: in
 def settings(corpus: str) -> dict:
     """Sizes for one corpus in the mode that runs (``RNN_BOOK_QUICK=1`` shrinks them)."""
     if corpus == "moby_dick":
-        return dict(max_chars=pick(full=None, quick=200_000), min_count=1,
+        return dict(max_chars=pick(full=None, quick=200_000), min_count=1, num_layers=1,
                     hidden_size=pick(full=256, quick=128), embed_size=pick(full=64, quick=32),
                     batch_size=pick(full=64, quick=32), seq_len=pick(full=128, quick=64),
                     rounds=pick(full=30, quick=6), steps_per_round=pick(full=100, quick=25),
                     lr=pick(full=3e-3, quick=4e-3), valid_chars=None, patience=pick(full=3, quick=None),
                     decay=pick(full=True, quick=False))
     if corpus == "shijing":
-        return dict(max_chars=None, min_count=2,
+        return dict(max_chars=None, min_count=2, num_layers=1,
                     hidden_size=pick(full=256, quick=128), embed_size=pick(full=64, quick=32),
                     batch_size=16, seq_len=pick(full=64, quick=32),
                     rounds=pick(full=30, quick=8), steps_per_round=pick(full=40, quick=25),
@@ -263,7 +263,7 @@ def run(kind: str, data: CharData, engine: str = "cudnn", progress: bool = False
 
     s = {**settings(data.name), **overrides}
     set_seed(seed)
-    model = make_model(kind, len(data.vocab), s["hidden_size"], engine, s["embed_size"])
+    model = make_model(kind, len(data.vocab), s["hidden_size"], engine, s["embed_size"], s["num_layers"])
     return train_lm(model, data, batch_size=s["batch_size"], seq_len=s["seq_len"], rounds=s["rounds"],
                     steps_per_round=s["steps_per_round"], lr=s["lr"], valid_chars=s["valid_chars"],
                     progress=progress, live=live, patience=s["patience"], baselines=baselines, decay=s["decay"],

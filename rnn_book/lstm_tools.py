@@ -6,6 +6,7 @@ engine, or on a :class:`~rnn_book.models.SequenceModel` built around one.
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import math
 import re
@@ -144,17 +145,21 @@ def probe_r2(features: torch.Tensor, target: torch.Tensor, train_fraction: float
 # -- how far back the last state still feels the input ---------------------------------------------
 
 
-def input_influence(layer, x: torch.Tensor) -> torch.Tensor:
+def input_influence(layer, x: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """‖∂h_T / ∂x_t‖ (Frobenius norm, averaged over the batch) for every step t: how strongly the last
     hidden state still depends on each input. x is the float input (batch, time, input_size); returns (time,).
+
+    Computed on a copy of ``layer`` in ``dtype`` (float64 by default): the values span many orders of
+    magnitude, and in float32 the smallest ones underflow to exactly 0.
     """
     if x.dim() != 3:
         raise ValueError(f"input_influence: expected x of shape (batch, time, input_size); got {tuple(x.shape)}")
-    x = x.detach().clone().requires_grad_(True)
+    layer = copy.deepcopy(layer).to(dtype)
+    x = x.detach().to(dtype).requires_grad_(True)
     with one_thread():
         out, _ = layer(x)
         h_T = out[:, -1]
-        squares = torch.zeros(x.shape[0], x.shape[1], dtype=x.dtype, device=x.device)
+        squares = torch.zeros(x.shape[0], x.shape[1], dtype=dtype, device=x.device)
         for k in range(h_T.shape[1]):              # one backward pass per hidden unit: the whole Jacobian
             (g,) = torch.autograd.grad(h_T[:, k].sum(), x, retain_graph=True)
             squares += g.pow(2).sum(-1)

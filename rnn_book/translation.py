@@ -111,8 +111,8 @@ class Settings:
 
 def settings() -> Settings:
     return pick(
-        full=Settings(max_number=zh_numbers.MAX_NUMBER, numbers_per_epoch=50_000, dates_per_epoch=10_000, epochs=30,
-                      hidden_size=256, batch_size=128, lr=3e-3, lr_decay=0.9),
+        full=Settings(max_number=zh_numbers.MAX_NUMBER, numbers_per_epoch=50_000, dates_per_epoch=10_000, epochs=12,
+                      hidden_size=256, batch_size=128, lr=3e-3, lr_decay=0.85),
         quick=Settings(max_number=999_999, numbers_per_epoch=8_000, dates_per_epoch=4_000, epochs=4, hidden_size=128,
                        batch_size=64, lr=5e-3))
 

@@ -116,6 +116,7 @@ def test_input_influence_is_the_jacobian_norm():
     J = torch.autograd.functional.jacobian(lambda z: layer(z)[0][0, -1], x)   # (3, 1, 4, 2)
     want = J[:, 0].pow(2).sum((0, 2)).sqrt()
     assert torch.allclose(lt.input_influence(layer, x), want)
+    assert lt.input_influence(layer, x.float()).dtype == torch.float64 and layer.rnn.weight_hh_l0.dtype == torch.float64
     with pytest.raises(ValueError, match="batch, time, input_size"):
         lt.input_influence(layer, x[0])
 
@@ -195,3 +196,10 @@ def test_exercises_accept_solutions_and_reject_wrong_answers():
         for wrong in sol.WRONG[name]:
             assert check.__getattr__(name)(wrong).status == "wrong", f"{name} accepted {wrong!r}"
         assert check.__getattr__(name)(...).status == "not attempted"
+
+
+def test_one_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    with lt.one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

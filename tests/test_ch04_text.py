@@ -288,7 +288,7 @@ def test_textgen_widget_regenerates_on_temperature_and_prompt(toy_lm):
 def test_report_command_writes_markdown(tmp_path, monkeypatch):
     from rnn_book import textgen_report
 
-    tiny = dict(max_chars=20_000, min_count=1, hidden_size=16, embed_size=8, batch_size=4, seq_len=16, rounds=1,
+    tiny = dict(max_chars=20_000, min_count=1, num_layers=1, hidden_size=16, embed_size=8, batch_size=4, seq_len=16, rounds=1,
                 steps_per_round=2, lr=1e-2, valid_chars=None, patience=None, decay=True)
     monkeypatch.setattr(lm, "settings", lambda corpus: {**tiny, "min_count": 2 if corpus == "shijing" else 1})
     monkeypatch.setattr(lm, "ngram_orders", lambda corpus: (1, 2))

@@ -101,7 +101,7 @@ def test_step_by_step_decoding_equals_teacher_forcing(kind, engine):
     assert torch.allclose(full, torch.cat(steps, 1), atol=1e-12)
     loss = teacher_forcing_loss(m, b)
     loss.backward()
-    assert math.isfinite(float(loss)) and m.src_embed.weight.grad.abs().sum() > 0
+    assert math.isfinite(loss.item()) and m.src_embed.weight.grad.abs().sum() > 0
 
 
 def test_encoder_honours_source_lengths():

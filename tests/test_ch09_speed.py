@@ -43,6 +43,7 @@ def test_matmul_flops_counts_gates_inputs_and_backward():
 
 def test_measure_rows_have_every_column_and_ratio_one_for_the_library():
     rows = bench.measure([TINY], kinds=("lstm", "gru"), repeats=1, warmup=0, n_threads=1, dense_n=64)
+    assert math.isnan(bench.measure([TINY], kinds=("rnn",), repeats=1, warmup=0, dense_n=0)[0]["dense_gflops"])
     assert len(rows) == 6
     for r in rows:
         for key in ("seconds", "ratio_to_cudnn", "tokens_per_s", "gflops", "dense_gflops", "dense_fraction"):
@@ -214,3 +215,30 @@ def test_train_regime_records_both_losses_and_the_kept_epoch(tiny_text):
     assert set(regularize.regimes()) == {"none", "dropout", "variational", "weight decay", "early stopping"}
     rows = regularize.summary({"variational": r})
     assert rows[0]["regime"] == "variational" and rows[0]["gap"] == r.gap
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "RNN"])
+def test_hoisted_weight_gradient_equals_the_per_step_one(kind, monkeypatch):
+    from rnn_book.scratch import fused
+    torch.manual_seed(0)
+    layer = getattr(scratch, kind)(4, 6, num_layers=2, bidirectional=True, fused=True, recurrent_dropout=0.3).double()
+    x = torch.randn(3, 9, 4, dtype=torch.float64)
+    lengths = torch.tensor([9, 2, 5])
+
+    def grads(hoist: bool):
+        monkeypatch.setattr(getattr(fused, f"Fused{kind}Cell"), "hoist_weight_grad", hoist)
+        torch.manual_seed(1)                              # the same recurrent-dropout masks both times
+        layer.zero_grad()
+        layer(x, lengths=lengths)[0].pow(2).sum().backward()
+        return {n: p.grad.clone() for n, p in layer.named_parameters()}
+    hoisted, per_step = grads(True), grads(False)
+    assert all(torch.allclose(hoisted[n], per_step[n], atol=1e-12, rtol=0) for n in hoisted)
+
+
+def test_a_step_used_twice_is_refused_by_the_hoisted_gradient():
+    cell = scratch.FusedLSTMCell(3, 4)
+    xp = cell.project(torch.randn(2, 2, 3))
+    s = cell.init_state(2, torch.zeros(1))
+    s = cell(xp[:, 0], cell(xp[:, 0], s))
+    with pytest.raises(RuntimeError, match="used twice"):
+        s[0].sum().backward()

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from PyPI's
 CONDA_NAME = {"torch": "pytorch"}
 # PyPI-only packages: installed by the pip section of environment.yml (".[dev]"), not by conda
-PIP_ONLY = {"espeakng-loader", "playwright"}
+PIP_ONLY = {"espeakng-loader", "cn2an", "sphinx-mathjax-offline"}
 
 
 def _name(req: str) -> str:

@@ -59,7 +59,7 @@ def to_chinese(n: int) -> str:
         if upper and lower < 1000:          # zeros between the 万 group and the rest: 一万零五百
             s += "零"
         s += _group(lower)
-    if False:                 # 十五, 十万: a leading one-ten drops its 一
+    if s.startswith("一十"):                 # 十五, 十万: a leading one-ten drops its 一
         s = s[1:]
     return s
 

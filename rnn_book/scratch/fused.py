@@ -11,6 +11,10 @@ Three changes, none of which alters the function computed:
   with one ``chunk``/``split``, whose backward is one concatenation rather than one zero-filled
   full-size tensor per slice.
 
+For the RNN and the LSTM the backward pass is hoisted too: the gradient of ``W_h`` is computed for
+all steps in one large product after the loop (:class:`_Hoisted`), as cuDNN does, instead of one
+small product per step.
+
 Gate order inside the stacked matrices is torch.nn's (LSTM: i, f, g, o; GRU: r, z, n), so the
 weight layout of torch.nn is a plain transpose.
 """
@@ -20,6 +24,7 @@ import operator
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from .cells import _GRU_FORM_MSG, Cell, _getter
 
@@ -33,9 +38,12 @@ class Steps:
     whose gradients autograd stacks back in one piece.
     """
 
-    def __init__(self, time_major: torch.Tensor):
+    def __init__(self, time_major: torch.Tensor, tape: "_Tape | None" = None):
         self.time_major = time_major
         self.steps = time_major.unbind(0)
+        if tape is not None:
+            for t, step in enumerate(self.steps):
+                step._tape_slot = (tape, t)     # lets the cell find where to record its h_{t-1}
 
     @property
     def shape(self) -> torch.Size:        # the (batch, time, features) shape the loop expects
@@ -51,7 +59,52 @@ class Steps:
         raise TypeError(f"Steps: index it as xp[:, t] with an integer t; got {key!r}")
 
 
+class _Tape:
+    """The H_{t-1} that each step multiplied by W_h, kept for one weight-gradient product after the loop."""
+
+    def __init__(self, W_h: torch.Tensor, T: int):
+        self.W_h = W_h
+        self.inputs: list[torch.Tensor | None] = [None] * T
+        self.uses = [0] * T
+
+
+class _Hoisted(torch.autograd.Function):
+    r"""$A = X W_x + b$ for all steps at once; its backward also gives $\partial L/\partial W_h$ for all steps.
+
+    Each step computes $G_t = A_t + H_{t-1} W_h$ with ``W_h`` detached, so the gradient that reaches
+    $A_t$ is exactly $\partial L/\partial G_t$, and
+    $\partial L/\partial W_h = \sum_t H_{t-1}^\top\, \partial L/\partial G_t$ is one product of
+    the stacked $H_{t-1}$ with the stacked $\partial L/\partial A$ -- instead of T small products.
+    """
+
+    @staticmethod
+    def forward(ctx, x2, W_x, b, W_h, tape):
+        ctx.save_for_backward(x2, W_x)
+        ctx.tape = tape
+        return torch.addmm(b, x2, W_x)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dA):
+        x2, W_x = ctx.saved_tensors
+        tape, need = ctx.tape, ctx.needs_input_grad
+        dx = dA @ W_x.T if need[0] else None
+        dW_x = x2.T @ dA if need[1] else None
+        db = dA.sum(0) if need[2] else None
+        dW_h = None
+        if need[3]:
+            if max(tape.uses) > 1:
+                raise RuntimeError("fused cell: a step of one projection was used twice; the hoisted weight "
+                                   "gradient needs each xp[:, t] to enter exactly one step")
+            zero = dA.new_zeros(dA.shape[0] // len(tape.inputs), tape.W_h.shape[0])
+            H_prev = torch.cat([zero if h is None else h for h in tape.inputs])      # (T*B, H), time-major
+            dW_h = H_prev.T @ dA
+        return dx, dW_x, db, dW_h, None
+
+
 class FusedCell(Cell):
+    hoist_weight_grad = False            # RNN and LSTM: the gradient reaching A_t is dL/dG_t exactly
+
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__(input_size, hidden_size)
         G = self.n_gates * hidden_size
@@ -62,8 +115,21 @@ class FusedCell(Cell):
     def project(self, x: torch.Tensor) -> "Steps":
         # X W_x + b for every time step at once, laid out time-major so that each step is contiguous
         B, T = x.shape[0], x.shape[1]
-        xp = torch.addmm(self.b, x.transpose(0, 1).reshape(T * B, -1), self.W_x)
-        return Steps(xp.view(T, B, -1))
+        x2 = x.transpose(0, 1).reshape(T * B, -1)
+        if self.hoist_weight_grad and torch.is_grad_enabled() and self.W_h.requires_grad:
+            tape = _Tape(self.W_h, T)
+            return Steps(_Hoisted.apply(x2, self.W_x, self.b, self.W_h, tape).view(T, B, -1), tape)
+        return Steps(torch.addmm(self.b, x2, self.W_x).view(T, B, -1))
+
+    def recurrent_weight(self, xp_t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """W_h for this step's product: detached, with h recorded, when the projection delivers its gradient."""
+        slot = getattr(xp_t, "_tape_slot", None)
+        if slot is None or slot[0].W_h is not self.W_h or not torch.is_grad_enabled():
+            return self.W_h
+        tape, t = slot
+        tape.inputs[t] = h.detach()
+        tape.uses[t] += 1
+        return self.W_h.detach()
 
     def to_torch_layout(self, grad: bool = False):
         g = _getter(grad)
@@ -79,6 +145,7 @@ class FusedCell(Cell):
 
 class FusedRNNCell(FusedCell):
     kind = "RNN"
+    hoist_weight_grad = True
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh"):
         super().__init__(input_size, hidden_size)
@@ -87,13 +154,14 @@ class FusedRNNCell(FusedCell):
         self.nonlinearity = nonlinearity
 
     def forward(self, xp_t, h):
-        a = torch.addmm(xp_t, h, self.W_h)
+        a = torch.addmm(xp_t, h, self.recurrent_weight(xp_t, h))
         return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
 
 
 class FusedLSTMCell(FusedCell):
     kind = "LSTM"
     n_gates = 4
+    hoist_weight_grad = True
 
     def init_state(self, batch, ref):
         z = ref.new_zeros(batch, self.hidden_size)
@@ -102,7 +170,7 @@ class FusedLSTMCell(FusedCell):
     def forward(self, xp_t, state):
         h, c = state
         # all four gates in one product; one chunk (not four slices) so that backward is one concatenation
-        a_i, a_f, a_g, a_o = torch.addmm(xp_t, h, self.W_h).chunk(4, 1)
+        a_i, a_f, a_g, a_o = torch.addmm(xp_t, h, self.recurrent_weight(xp_t, h)).chunk(4, 1)
         i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
         c_t = torch.addcmul(f * c, i, g)                 # C_t = F⊙C_{t-1} + I⊙C̃_t
         h_t = o * torch.tanh(c_t)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .diagram import Diagram
 
 # Every symbol of the equations that the figure must show (the tests check this list).
-SYMBOLS = ("X_t", "H_{t-1}", "R_t", "Z_t", r"\tilde{H}_t", "H_t", "1−")
+SYMBOLS = ("$X_t$", "$H_{t-1}$", "$R_t$", "$Z_t$", r"$\tilde{H}_t$", "$H_t$", "1−")
 
 
 def _dot(d: Diagram, x: float, y: float) -> None:

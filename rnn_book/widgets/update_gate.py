@@ -80,7 +80,7 @@ def update_gate_render(z: float, makemore: bool = False, steps: int = 30):
 
 
 def update_gate_explorer(z: float = 0.8, makemore: bool = False, steps: int = 30) -> Explorer:
-    """A slider for the update gate and a switch for makemore's convention; the callback is :func:`update_gate_render`."""
+    """A slider for the update gate and a switch for makemore's convention (callback: :func:`update_gate_render`)."""
     controls = {"z": W.FloatSlider(value=z, min=0.0, max=1.0, step=0.01, description="update gate",
                                    readout_format=".2f"),
                 "makemore": W.Checkbox(value=makemore, description="slider is makemore's Z' = 1 − Z")}
