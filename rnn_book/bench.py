@@ -124,19 +124,21 @@ def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repe
     size and adds it up, so the cost grows like T^2. ``unbind``: ``xp.unbind(1)`` -- one backward
     node that stacks the T step gradients once, linear in T. (What :class:`rnn_book.scratch.fused.Steps` does.)
     """
-    out = {}
+    def by_select(xp):
+        xp.grad = None
+        torch.stack([xp[:, t] * 2 for t in range(xp.shape[1])]).sum().backward()
+
+    def by_unbind(xp):
+        xp.grad = None
+        torch.stack([s * 2 for s in xp.unbind(1)]).sum().backward()
+
+    fns = {}
     for T in times:
         xp = torch.randn(batch, T, features, requires_grad=True)
-
-        def by_select():
-            xp.grad = None
-            torch.stack([xp[:, t] * 2 for t in range(T)]).sum().backward()
-
-        def by_unbind():
-            xp.grad = None
-            torch.stack([s * 2 for s in xp.unbind(1)]).sum().backward()
-        out[T] = interleaved({"select": by_select, "unbind": by_unbind}, repeats=repeats)
-    return out
+        fns[(T, "select")] = lambda xp=xp: by_select(xp)
+        fns[(T, "unbind")] = lambda xp=xp: by_unbind(xp)
+    t = interleaved(fns, repeats=repeats)                  # all lengths side by side
+    return {T: {"select": t[(T, "select")], "unbind": t[(T, "unbind")]} for T in times}
 
 
 @contextmanager
@@ -172,24 +174,29 @@ def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, f
         dense_n = 4096 if dev.type == "cuda" else 1024
     rows = []
     with threads(n_threads):
-        dense = dense_matmul(dense_n, dev) if dense_n else None          # dense_n=0: no yardstick
+        # every (size, kind, form) in one round-robin, so that comparisons across sizes are side by side too
+        fns, flops = {}, {}
         for size in sizes:
             for kind in kinds:
                 layers = build(kind, size, dev, seed)
                 x = torch.randn(size.batch, size.time, size.input, device=dev, requires_grad=True)
                 check_same_function(layers, x.detach())
-                fns = {f: train_step(layers[f], x) for f in forms}
-                if dense is not None:
-                    fns["dense"] = dense
-                t = interleaved(fns, repeats=repeats, warmup=warmup)
-                dense_gflops = 2 * dense_n ** 3 / t["dense"] / 1e9 if dense is not None else float("nan")
-                flops = matmul_flops(kind, size)
                 for f in forms:
-                    gflops = flops / t[f] / 1e9
+                    fns[(size, kind, f)] = train_step(layers[f], x)
+                flops[(size, kind)] = matmul_flops(kind, size)
+        if dense_n:                                                         # dense_n=0: no yardstick
+            fns["dense"] = dense_matmul(dense_n, dev)
+        t = interleaved(fns, repeats=repeats, warmup=warmup)
+        dense_gflops = 2 * dense_n ** 3 / t["dense"] / 1e9 if dense_n else float("nan")
+        for size in sizes:
+            for kind in kinds:
+                lib = t.get((size, kind, "cudnn"), float("nan"))
+                for f in forms:
+                    sec = t[(size, kind, f)]
+                    gflops = flops[(size, kind)] / sec / 1e9
                     rows.append(dict(kind=kind, form=f, batch=size.batch, time=size.time, input=size.input,
-                                     hidden=size.hidden, seconds=t[f],
-                                     ratio_to_cudnn=t[f] / t["cudnn"] if "cudnn" in t else float("nan"),
-                                     tokens_per_s=size.batch * size.time / t[f], gflops=gflops,
+                                     hidden=size.hidden, seconds=sec, ratio_to_cudnn=sec / lib,
+                                     tokens_per_s=size.batch * size.time / sec, gflops=gflops,
                                      dense_gflops=dense_gflops, dense_fraction=gflops / dense_gflops))
     return rows
 

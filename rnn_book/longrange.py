@@ -266,6 +266,10 @@ def memory_horizon(lags, accuracies, chance: float, margin: float = 0.1) -> int 
 FULL = {"recall": {"max_lag": 64, "hidden": 32, "steps": 1000},
         "adding": {"T": [50, 100, 200], "hidden": 64, "steps": 2000},
         "copy": {"T": [20, 50, 100], "hidden": 64, "steps": 2000, "copy_len": 10}}
+# the chapter: moderate lengths only; quick mode shrinks the budgets (the command's --quick runs it too)
+CHAPTER_FULL = {"recall": FULL["recall"],
+                "adding": {"T": [50], "hidden": 64, "steps": 2000},
+                "copy": {"T": [10], "hidden": 64, "steps": 2000, "copy_len": 3}}
 QUICK = {"recall": {"max_lag": 32, "hidden": 32, "steps": 400},
          "adding": {"T": [50], "hidden": 32, "steps": 700},
          "copy": {"T": [10], "hidden": 64, "steps": 800, "copy_len": 3}}
