@@ -24,7 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import sys
+import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -117,7 +119,42 @@ def dense_matmul(n: int, dev: torch.device):
     return lambda: a @ b
 
 
-def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repeats: int = 3) -> dict[int, dict[str, float]]:
+ESTIMATES = {"median": statistics.median, "min": min}
+
+
+def _cpu_round(fns: dict) -> dict:
+    """One round-robin round timed by this process's CPU time (CPU work only: no waiting, no GPU)."""
+    out = {}
+    for k, fn in fns.items():
+        t0 = time.process_time()
+        fn()
+        out[k] = time.process_time() - t0
+    return out
+
+
+def _timed(fns: dict, repeats: int, warmup: int, estimate: str, clock: str = "wall") -> dict:
+    """Round-robin timing, then median or minimum of the repeats.
+
+    ``clock="wall"``: :func:`rnn_book.timing.interleaved` (synchronises CUDA), one round per call.
+    ``clock="cpu"``: CPU seconds of this process. On a busy machine the wall clock also counts the
+    time the scheduler gives to other programs, and a long call is interrupted more often than a
+    short one; CPU time counts only our own work, so ratios between long and short calls stay fair.
+    """
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"bench: clock must be 'wall' or 'cpu'; got {clock!r}")
+    one_round = (lambda: interleaved(fns, repeats=1, warmup=0)) if clock == "wall" else (lambda: _cpu_round(fns))
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    samples: dict = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, v in one_round().items():
+            samples[k].append(v)
+    return {k: ESTIMATES[estimate](v) for k, v in samples.items()}
+
+
+def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repeats: int = 5,
+                 estimate: str = "min", clock: str = "cpu") -> dict[int, dict[str, float]]:
     """Seconds to read a (batch, T, features) tensor one step at a time and differentiate through it.
 
     ``select``: ``xp[:, t]`` for every t -- each selection's backward builds a zero tensor of the full
@@ -137,7 +174,7 @@ def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repe
         xp = torch.randn(batch, T, features, requires_grad=True)
         fns[(T, "select")] = lambda xp=xp: by_select(xp)
         fns[(T, "unbind")] = lambda xp=xp: by_unbind(xp)
-    t = interleaved(fns, repeats=repeats)                  # all lengths side by side
+    t = _timed(fns, repeats, 1, estimate, clock)           # all lengths side by side
     return {T: {"select": t[(T, "select")], "unbind": t[(T, "unbind")]} for T in times}
 
 
@@ -159,12 +196,19 @@ def threads(n: int | None):
 
 def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, forms: Sequence[str] = FORMS,
             repeats: int = 7, warmup: int = 1, dev: torch.device | str | None = None, n_threads: int | None = None,
-            dense_n: int | None = None, seed: int = 0) -> list[dict]:
+            dense_n: int | None = None, seed: int = 0, estimate: str = "median", clock: str = "wall") -> list[dict]:
     """Time every (size, kind, form); one row per measurement (see the module docstring for the columns).
 
     ``dense_n``: side of the dense yardstick product (default 1024 on a CPU, 4096 on a GPU; 0 = none).
+    ``estimate``: "median" of the repeats (the benchmark's number) or "min", the fastest repeat --
+    robust when other programs share the machine, since interference only ever adds time.
+    ``clock``: "wall" (the benchmark's clock) or "cpu", this process's CPU time (CPU devices only).
     """
+    if estimate not in ESTIMATES:
+        raise ValueError(f"bench: estimate must be one of {sorted(ESTIMATES)}; got {estimate!r}")
     dev = torch.device(dev) if dev is not None else default_device()
+    if clock == "cpu" and dev.type != "cpu":
+        raise ValueError(f"bench: clock='cpu' counts CPU work only and cannot time a {dev.type} device; use 'wall'")
     bad = [f for f in forms if f not in FORMS]
     if bad or not forms:
         raise ValueError(f"bench: forms must be a non-empty subset of {FORMS}; got {list(forms)}")
@@ -186,7 +230,7 @@ def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, f
                 flops[(size, kind)] = matmul_flops(kind, size)
         if dense_n:                                                         # dense_n=0: no yardstick
             fns["dense"] = dense_matmul(dense_n, dev)
-        t = interleaved(fns, repeats=repeats, warmup=warmup)
+        t = _timed(fns, repeats, warmup, estimate, clock)
         dense_gflops = 2 * dense_n ** 3 / t["dense"] / 1e9 if dense_n else float("nan")
         for size in sizes:
             for kind in kinds:

@@ -171,6 +171,8 @@ class LMRun:
     def valid_ppl(self) -> float:
         """Validation perplexity of the returned weights (the best round when early stopping was on)."""
         ppl = self.history.metric("valid_ppl")
+        if not ppl:                     # diverged before the first evaluation
+            return math.inf
         i = self.history.best_epoch if self.history.best_epoch is not None else len(ppl) - 1
         return ppl[i]
 
@@ -227,7 +229,7 @@ def train_lm(model, data: CharData, *, batch_size: int, seq_len: int, rounds: in
 def settings(corpus: str) -> dict:
     """Sizes for one corpus in the mode that runs (``RNN_BOOK_QUICK=1`` shrinks them)."""
     if corpus == "moby_dick":
-        return dict(max_chars=pick(full=None, quick=200_000), min_count=1, num_layers=1,
+        return dict(max_chars=pick(full=None, quick=200_000), min_count=1, num_layers=pick(full=2, quick=1),
                     hidden_size=pick(full=256, quick=128), embed_size=pick(full=64, quick=32),
                     batch_size=pick(full=64, quick=32), seq_len=pick(full=128, quick=64),
                     rounds=pick(full=30, quick=6), steps_per_round=pick(full=100, quick=25),

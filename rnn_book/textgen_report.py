@@ -1,10 +1,12 @@
 """Full-mode results of the text-generation chapter, written to a Markdown file.
 
-    python -m rnn_book.textgen_report --out results/text_generation.md
+    python -m rnn_book.textgen_report --out results/text_generation.md --readme README.md
 
 trains every model of chapter 4 at full size (English: n-gram baselines, RNN / LSTM / GRU at equal
-hidden size; Chinese: 诗经) and writes the validation perplexities, speeds and samples. ``--quick``
-runs the quick-mode sizes instead (seconds, for checking that the command works).
+hidden size; Chinese: 诗经) and writes the validation perplexities, speeds and samples to ``--out``;
+``--readme`` also replaces the results section of that README (between the two
+``textgen-results`` markers). ``--quick`` runs the quick-mode sizes instead (for checking that the
+command works).
 """
 from __future__ import annotations
 
@@ -13,10 +15,22 @@ import os
 import time
 from pathlib import Path
 
+START, END = "<!-- textgen-results:start -->", "<!-- textgen-results:end -->"
+
+
+def splice(readme: str, report: str) -> str:
+    """``readme`` with the text between the results markers replaced by ``report`` (headings one level down)."""
+    if readme.count(START) != 1 or readme.count(END) != 1 or readme.index(START) > readme.index(END):
+        raise ValueError(f"textgen_report: the README needs exactly one {START} line followed by one {END} line")
+    body = "\n".join("#" + line if line.startswith("#") else line for line in report.strip().splitlines())
+    head, rest = readme.split(START)
+    return head + START + "\n" + body + "\n" + END + rest.split(END, 1)[1]
+
 
 def main(argv=None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="results/text_generation.md", help="Markdown file to write")
+    ap.add_argument("--readme", default=None, help="also write the results into this README, between its markers")
     ap.add_argument("--quick", action="store_true", help="quick-mode sizes (a smoke test), not the full results")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -35,7 +49,8 @@ def main(argv=None) -> Path:
     t_start = time.perf_counter()
     lines = [f"# Text generation (chapter 4): {mode_name()}-mode results", "",
              f"Device: {describe_device()}. torch {torch.__version__}. Seed {args.seed}. "
-             f"Command: `python -m rnn_book.textgen_report{' --quick' if args.quick else ''}`.", ""]
+             f"Written by `python -m rnn_book.textgen_report{' --quick' if args.quick else ''} --readme README.md`; "
+             "run it again to replace this section with your own machine's numbers.", ""]
 
     def log(msg):
         print(msg, flush=True)
@@ -54,7 +69,7 @@ def main(argv=None) -> Path:
         r = lm.run(kind, en, seed=args.seed)
         runs[kind] = r
         log(f"{kind}: valid perplexity {r.valid_ppl:.3f}, {r.tokens_per_second:,.0f} tokens/s")
-        out_rows.append({"model": f"{kind.upper()} (cudnn engine), hidden {s['hidden_size']}",
+        out_rows.append({"model": f"{kind.upper()} (cudnn engine), {s['num_layers']} layer(s) of {s['hidden_size']}",
                          "parameters": count_parameters(r.model), "valid perplexity": r.valid_ppl,
                          "tokens/s": round(r.tokens_per_second), "train minutes": r.seconds / 60})
     lines += ["### Validation perplexity (lower is better)", "",
@@ -97,6 +112,10 @@ def main(argv=None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")
     log(f"wrote {out}")
+    if args.readme:
+        readme = Path(args.readme)
+        readme.write_text(splice(readme.read_text(encoding="utf-8"), "\n".join(lines)), encoding="utf-8")
+        log(f"updated {readme}")
     return out
 
 

@@ -296,3 +296,18 @@ def test_report_command_writes_markdown(tmp_path, monkeypatch):
     text = out.read_text(encoding="utf-8")
     for needle in ("Moby-Dick", "诗经", "LSTM", "GRU", "RNN", "valid perplexity", "Device"):
         assert needle in text, needle
+
+
+def test_report_splices_into_the_readme_between_its_markers():
+    from rnn_book.textgen_report import END, START, splice
+
+    readme = f"# Book\n\nintro\n\n{START}\nold numbers\n{END}\n\n## After\n"
+    out = splice(readme, "# Results\n\n## English\n\nppl 3.1\n")
+    assert out.startswith("# Book\n\nintro\n\n" + START + "\n## Results\n")
+    assert "### English" in out and "ppl 3.1" in out and "old numbers" not in out
+    assert out.endswith(END + "\n\n## After\n")
+    assert splice(out, "# Again\n").count(START) == 1                     # running it twice replaces, not appends
+    with pytest.raises(ValueError, match="markers|exactly one"):
+        splice("# no markers here\n", "# Results\n")
+    with pytest.raises(ValueError, match="exactly one"):
+        splice(f"{END}\n{START}\n", "# Results\n")

@@ -59,6 +59,14 @@ def test_measure_rejects_bad_arguments():
         bench.measure([TINY], forms=("textbook", "magic"))
     with pytest.raises(ValueError, match="repeats"):
         bench.measure([TINY], repeats=0)
+    with pytest.raises(ValueError, match="estimate"):
+        bench.measure([TINY], estimate="mean")
+    with pytest.raises(ValueError, match="clock"):
+        bench.measure([TINY], clock="cuda", repeats=1, dense_n=0)
+    with pytest.raises(ValueError, match="cannot time"):
+        bench.measure([TINY], clock="cpu", dev="meta")
+    rows = bench.measure([TINY], kinds=("rnn",), repeats=2, dense_n=0, clock="cpu", estimate="min")
+    assert all(r["seconds"] > 0 for r in rows)
     with pytest.raises(ValueError, match="kind"):
         bench.build("lstmx", TINY, torch.device("cpu"))
 
