@@ -236,19 +236,20 @@ def digit_strings(variant_pool: list[str], n: int, min_len: int = 2, max_len: in
 # ------------------------------------------------------------------------------------ training helpers
 
 def featurise(waves, copies: int = 0, generator: torch.Generator | None = None, threads: int | None = 1,
-              stack: int = 1, **augment_kw) -> list[torch.Tensor]:
+              stack: int = 1, feature_kw: dict | None = None, **augment_kw) -> list[torch.Tensor]:
     """MFCC frames of every clip, plus ``copies`` augmented variants of each (:func:`audio.augment`),
     in the order clean..., copy 1..., copy 2....
 
     threads: torch threads while extracting (small FFTs gain nothing from more; see the chapter).
     stack: concatenate this many neighbouring frames into one step (:func:`audio.stack_frames`).
+    feature_kw: passed to :func:`audio.features`, e.g. ``dict(fmin=250, fmax=3600)`` for a band.
     """
     waves = [u.wave if isinstance(u, Utterance) else u for u in waves]
     if copies and generator is None:
         generator = torch.Generator().manual_seed(0)
 
     def one(x):
-        F = audio.features(x)
+        F = audio.features(x, **(feature_kw or {}))
         return audio.stack_frames(F, stack) if stack > 1 else F
     with audio.num_threads(threads or torch.get_num_threads()):
         out = [one(x) for x in waves]
@@ -278,14 +279,27 @@ def batches(feats: list[torch.Tensor], labels: list, batch_size: int = 32, seed:
 
 
 @torch.no_grad()
-def predict(model, feats: list[torch.Tensor]) -> torch.Tensor:
-    """Class ids predicted by a ``head="last"`` model for each clip's frames."""
-    was_training = model.training
-    model.eval()
+def probabilities(model, feats: list[torch.Tensor]) -> torch.Tensor:
+    """Class probabilities (clips, classes) from a ``head="last"`` model, or the mean over a list of models
+    (an ensemble: each model votes with its whole distribution, not just its top class)."""
+    models = list(model) if isinstance(model, (list, tuple)) else [model]
+    if not models:
+        raise ValueError("probabilities: expected a model or a non-empty list of models; got an empty list")
+    if not feats:
+        raise ValueError("probabilities: expected a non-empty list of (frames, features) tensors; got none")
     X, L = audio.pad_batch(feats)
-    out = model(X, lengths=L)[0].argmax(-1)
-    model.train(was_training)
-    return out
+    total = 0
+    for m in models:
+        was_training = m.training
+        m.eval()
+        total = total + m(X, lengths=L)[0].softmax(-1)
+        m.train(was_training)
+    return total / len(models)
+
+
+def predict(model, feats: list[torch.Tensor]) -> torch.Tensor:
+    """Class ids predicted for each clip's frames by a ``head="last"`` model or an ensemble (a list)."""
+    return probabilities(model, feats).argmax(-1)
 
 
 def accuracy(model, feats: list[torch.Tensor], labels) -> float:

@@ -239,3 +239,46 @@ def test_voice_explorer_redraws_on_every_control():
     assert w.data["seconds"] > before, "a slower rate must lengthen the clip"
     w.set(variant="m1")
     assert w.data["voice"] == "en-us+m1" and w.calls == 4
+
+
+def test_voice_explorer_takes_an_ensemble_and_the_training_band(monkeypatch):
+    from rnn_book.models import SequenceModel
+    from rnn_book.widgets.speech import voice_explorer
+
+    clip = speech.say("seven", "en-us+f3", rate=150, pitch=50)
+    monkeypatch.setattr(speech, "say", lambda *a, **k: clip)          # eSpeak is not bit-exact from call to call
+    torch.manual_seed(0)
+    members = [SequenceModel("gru", "cudnn", 8, 10, input_size=13, head="last") for _ in range(2)]
+    w = voice_explorer(model=members, feature_kw=dict(fmin=250.0, fmax=3600.0))
+    p = torch.tensor(w.data["probabilities"])
+    x = audio.trim(clip[0])
+    F = speech.featurise([x], feature_kw=dict(fmin=250.0, fmax=3600.0))
+    expected = (members[0](F[0][None])[0].softmax(-1) + members[1](F[0][None])[0].softmax(-1))[0] / 2
+    assert torch.allclose(p, expected.detach(), atol=2e-3), "the widget must show the ensemble's mean probabilities"
+
+
+# ----------------------------------------------------------------------------------------------- ensembles, bands
+
+def test_featurise_passes_the_band_to_the_filterbank():
+    x = speech.say("seven", "en-us+m1")[0]
+    full, band = speech.featurise([x])[0], speech.featurise([x], feature_kw=dict(fmin=250.0, fmax=3600.0))[0]
+    assert full.shape == band.shape and (full - band).abs().max() > 0.1, "a different band must give different features"
+    assert torch.allclose(band, audio.features(x, fmin=250.0, fmax=3600.0))
+    with pytest.raises(ValueError, match="fmin"):
+        speech.featurise([x], feature_kw=dict(fmin=5000.0))
+
+
+def test_ensemble_probabilities_are_the_mean_of_its_members():
+    from rnn_book.models import SequenceModel
+
+    torch.manual_seed(0)
+    feats = [torch.randn(n, 6) for n in (5, 9, 7)]
+    members = [SequenceModel("gru", "cudnn", 8, 4, input_size=6, head="last") for _ in range(3)]
+    p = speech.probabilities(members, feats)
+    each = torch.stack([speech.probabilities(m, feats) for m in members])
+    assert p.shape == (3, 4) and torch.allclose(p, each.mean(0)) and torch.allclose(p.sum(-1), torch.ones(3))
+    assert torch.equal(speech.predict(members, feats), p.argmax(-1))
+    assert torch.equal(speech.predict(members[0], feats), each[0].argmax(-1)), "one model is an ensemble of one"
+    assert all(m.training for m in members), "scoring must leave the models in the mode it found them in"
+    with pytest.raises(ValueError, match="empty list"):
+        speech.probabilities([], feats)

@@ -15,10 +15,12 @@ from .. import audio, speech
 from .base import Explorer
 
 
-def render_voice(word: str, accent: str, variant: str, rate: int, pitch: int, model=None, stack: int = 1):
+def render_voice(word: str, accent: str, variant: str, rate: int, pitch: int, model=None, stack: int = 1,
+                 feature_kw: dict | None = None):
     """HTML with an audio player and a figure (waveform, log-mel); data holds the numbers shown.
 
-    model: a digit classifier (``head="last"``) reading MFCC frames stacked ``stack`` at a time.
+    model: a digit classifier (``head="last"``), or a list of them (an ensemble), reading MFCC frames
+    stacked ``stack`` at a time and computed with ``feature_kw`` (as in training).
     """
     from IPython.display import Audio
 
@@ -39,10 +41,8 @@ def render_voice(word: str, accent: str, variant: str, rate: int, pitch: int, mo
     html = Audio(x.numpy(), rate=sr)._repr_html_()
     html += f'<br><img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"/>'
     if model is not None:
-        with torch.no_grad():
-            model.eval()
-            F = speech.featurise([x], stack=stack)[0]
-            p = torch.softmax(model(F[None], lengths=[F.shape[0]])[0][0], -1)
+        F = speech.featurise([x], stack=stack, feature_kw=feature_kw)
+        p = speech.probabilities(model, F)[0]
         data["probabilities"] = [round(float(v), 4) for v in p]
         best = int(p.argmax())
         html += (f"<div>the classifier hears <b>{speech.DIGITS[best]}</b> ({float(p[best]):.0%}); "
@@ -50,7 +50,7 @@ def render_voice(word: str, accent: str, variant: str, rate: int, pitch: int, mo
     return html, data
 
 
-def voice_explorer(model=None, stack: int = 1, word: str = "seven") -> Explorer:
+def voice_explorer(model=None, stack: int = 1, word: str = "seven", feature_kw: dict | None = None) -> Explorer:
     controls = {
         "word": W.Dropdown(options=list(speech.DIGITS + speech.WORDS), value=word, description="word"),
         "accent": W.Dropdown(options=list(speech.ACCENTS), value="en-us", description="accent"),
@@ -58,4 +58,4 @@ def voice_explorer(model=None, stack: int = 1, word: str = "seven") -> Explorer:
         "rate": W.IntSlider(value=150, min=80, max=300, step=10, description="words/min"),
         "pitch": W.IntSlider(value=50, min=0, max=100, step=5, description="pitch"),
     }
-    return Explorer(controls, lambda **v: render_voice(model=model, stack=stack, **v), title="Voice explorer")
+    return Explorer(controls, lambda **v: render_voice(model=model, stack=stack, feature_kw=feature_kw, **v), title="Voice explorer")
