@@ -161,6 +161,30 @@ def features(x, sr: int = SAMPLE_RATE, kind: str = "mfcc", n_mfcc: int = 13, n_m
     return normalise(F) if cmvn else F
 
 
+def pitch(x, sr: int = SAMPLE_RATE, fmin: float = 60.0, fmax: float = 400.0, window_ms: float = 40.0) -> float:
+    """The clip's fundamental frequency in Hz: the median over its loud frames of the autocorrelation peak.
+
+    For each 40 ms frame the lag (between sr/fmax and sr/fmin samples) at which the frame best matches a
+    shifted copy of itself is one period of the voice; frames below a tenth of the loudest frame's energy
+    (silence, unvoiced consonants) are left out.
+    """
+    x = _as_wave(x, "pitch")
+    sr = _check_rate(sr, "pitch")
+    if not 0 < fmin < fmax <= sr / 2:
+        raise ValueError(f"pitch: need 0 < fmin < fmax <= sr/2 = {sr / 2}; got fmin={fmin}, fmax={fmax}")
+    n, hop = int(window_ms / 1000 * sr), int(sr / 100)
+    if x.numel() < n:
+        raise ValueError(f"pitch: the clip has {x.numel()} samples, fewer than one {window_ms:g} ms window ({n})")
+    frames = x[: (x.numel() - n) // hop * hop + n].unfold(0, n, hop)
+    frames = frames - frames.mean(1, keepdim=True)
+    energy = (frames ** 2).sum(1)
+    frames = frames[energy > 0.1 * energy.max()]
+    ac = torch.fft.irfft(torch.fft.rfft(frames, 2 * n).abs() ** 2, 2 * n)[:, :n]   # autocorrelation, lags 0..n-1
+    lags = torch.arange(int(sr / fmax), min(int(sr / fmin), n - 1) + 1)
+    period = lags[ac[:, lags].argmax(1)].double()
+    return float((sr / period).median())
+
+
 # ------------------------------------------------------------------------------------------- clip editing
 
 def trim(x, sr: int = SAMPLE_RATE, threshold_db: float = -50.0, pad_ms: float = 30.0) -> torch.Tensor:

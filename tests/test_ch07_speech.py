@@ -282,3 +282,19 @@ def test_ensemble_probabilities_are_the_mean_of_its_members():
     assert all(m.training for m in members), "scoring must leave the models in the mode it found them in"
     with pytest.raises(ValueError, match="empty list"):
         speech.probabilities([], feats)
+
+
+def test_pitch_finds_the_fundamental_of_a_harmonic_tone():
+    sr = audio.SAMPLE_RATE
+    t = torch.arange(int(0.5 * sr)) / sr
+    for f0 in (90.0, 140.0, 230.0):
+        # harmonics 1..5 with falling amplitude, as in a voice; the period is 1/f0 whatever their mix
+        x = sum(torch.sin(2 * math.pi * k * f0 * t) / k for k in range(1, 6))
+        assert abs(audio.pitch(x) - f0) < 0.03 * f0, f0
+    hiss = 1e-3 * torch.randn(2 * sr, generator=torch.Generator().manual_seed(0))  # 2 s of faint noise, then 0.5 s of tone
+    quiet = torch.cat([hiss, 0.5 * torch.sin(2 * math.pi * 180.0 * t)])
+    assert abs(audio.pitch(quiet) - 180.0) < 6, "silent frames must not vote"
+    with pytest.raises(ValueError, match="fewer than one"):
+        audio.pitch(torch.randn(100))
+    with pytest.raises(ValueError, match="fmin"):
+        audio.pitch(torch.randn(4000), fmin=500.0, fmax=300.0)
