@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from rnn_book import bptt  # noqa: E402
+from rnn_book.analysis import bptt  # noqa: E402
 from rnn_book.data.text import CharVocab  # noqa: E402
 from rnn_book.models import SequenceModel  # noqa: E402
 from rnn_book.viz import rnn_figures  # noqa: E402

@@ -10,7 +10,7 @@ import torch
 matplotlib.use("agg")
 
 from rnn_book import cudnn, scratch, copy_weights  # noqa: E402
-from rnn_book import lstm_tools as lt  # noqa: E402
+from rnn_book.analysis import lstm_probes as lt  # noqa: E402
 from rnn_book.data.lag_tasks import as_text, bracket_balance, marked_recall  # noqa: E402
 from rnn_book.exercises import check, strict_check  # noqa: E402
 from rnn_book.models import SequenceModel  # noqa: E402

@@ -10,7 +10,8 @@ import torch
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rnn_book import compare, cudnn, flops, scratch  # noqa: E402
+from rnn_book.analysis import compare, flops  # noqa: E402
+from rnn_book import cudnn, scratch
 from rnn_book.data import tasks  # noqa: E402
 from rnn_book.viz.gru_figure import SYMBOLS, gru_cell_figure  # noqa: E402
 from rnn_book.widgets.update_gate import (H_PREV, H_TILDE, half_life, interpolate,  # noqa: E402
@@ -131,12 +132,12 @@ def test_compare_bad_input():
         compare.run("moby", {"c": {"gru": 8}}, epochs=1)
     with pytest.raises(KeyError, match="no row for"):
         compare.lookup([], "c", "gru")
-    with pytest.raises(TypeError, match="rnn_book.lm.CharData"):
+    with pytest.raises(TypeError, match="rnn_book.tasks.lm.CharData"):
         compare.char_lm_task("some text")
 
 
 def test_char_lm_task_learns_a_little():
-    from rnn_book import lm
+    from rnn_book.tasks import lm
 
     data = lm.prepare("moby_dick", max_chars=12_000)
     task = compare.char_lm_task(data, batch_size=8, seq_len=16, valid_chars=1000, embed_size=8)

@@ -7,10 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rnn_book import lm, seed
+from rnn_book.tasks import lm
+from rnn_book import seed
 from rnn_book.data.text import CORPORA, CharVocab, StatefulBatches, load_corpus
-from rnn_book.ngram import NGram, baseline_table
-from rnn_book.sampling import clause_lengths, form_score, generate, known_words, next_token_probs, word_share
+from rnn_book.tasks.ngram import NGram, baseline_table
+from rnn_book.tasks.sampling import clause_lengths, form_score, generate, known_words, next_token_probs, word_share
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -286,7 +287,7 @@ def test_textgen_widget_regenerates_on_temperature_and_prompt(toy_lm):
 # ---------------------------------------------------------------- report
 
 def test_report_command_writes_markdown(tmp_path, monkeypatch):
-    from rnn_book import textgen_report
+    from rnn_book.tasks import textgen_report
 
     tiny = dict(max_chars=20_000, min_count=1, num_layers=1, hidden_size=16, embed_size=8, batch_size=4, seq_len=16, rounds=1,
                 steps_per_round=2, lr=1e-2, valid_chars=None, patience=None, decay=True)
@@ -299,7 +300,7 @@ def test_report_command_writes_markdown(tmp_path, monkeypatch):
 
 
 def test_report_splices_into_the_readme_between_its_markers():
-    from rnn_book.textgen_report import END, START, splice
+    from rnn_book.tasks.textgen_report import END, START, splice
 
     readme = f"# Book\n\nintro\n\n{START}\nold numbers\n{END}\n\n## After\n"
     out = splice(readme, "# Results\n\n## English\n\nppl 3.1\n")

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 import rnn_book
-from rnn_book.beam import ToyDecoder, beam_search, count_hypotheses, exhaustive_search, greedy_search, reorder
-from rnn_book.bleu import char_bleu, clipped_matches, corpus_bleu
+from rnn_book.tasks.beam import ToyDecoder, beam_search, count_hypotheses, exhaustive_search, greedy_search, reorder
+from rnn_book.tasks.bleu import char_bleu, clipped_matches, corpus_bleu
 from rnn_book.data import parallel
 from rnn_book.data.parallel import build_vocabs, collate, make_pairs, tokenize_en, tokenize_zh
-from rnn_book.seq2seq import (Seq2Seq, beam_translate, decoder_step, evaluate, greedy_translate,
+from rnn_book.tasks.seq2seq import (Seq2Seq, beam_translate, decoder_step, evaluate, greedy_translate,
                               masked_cross_entropy, teacher_forcing_loss)
 
 SRC, TGT = build_vocabs()
@@ -237,7 +237,7 @@ def test_translate_widget_callback():
 
 # -- baselines and error analysis ------------------------------------------------------------------------
 def test_word_by_word_baseline_and_references():
-    from rnn_book import translation as T
+    from rnn_book.tasks import translation as T
 
     assert T.word_by_word("three thousand two hundred and forty-one") == "三千二百四十一"
     assert T.word_by_word("three hundred and five") == "三百五", "no 零: the baseline's typical mistake"
@@ -248,7 +248,7 @@ def test_word_by_word_baseline_and_references():
 
 
 def test_zero_patterns_and_grouped_accuracy():
-    from rnn_book import translation as T
+    from rnn_book.tasks import translation as T
 
     assert [T.zero_pattern(n) for n in (123, 305, 10500, 1020304)] == \
         ["no 零", "零 inside a group", "零 after 万", "零 inside and after 万"]
@@ -265,7 +265,7 @@ def test_zero_patterns_and_grouped_accuracy():
 
 
 def test_reversed_source_reads_each_sentence_backwards_inside_its_length():
-    from rnn_book.seq2seq import reverse_within_lengths
+    from rnn_book.tasks.seq2seq import reverse_within_lengths
 
     x = torch.tensor([[1, 2, 3, 0], [4, 5, 6, 7], [8, 0, 0, 0]])
     assert reverse_within_lengths(x, [3, 4, 1]).tolist() == [[3, 2, 1, 0], [7, 6, 5, 4], [8, 0, 0, 0]]

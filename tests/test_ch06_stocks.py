@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_book import stocks as S
+from rnn_book.tasks import stocks as S
 from rnn_book.widgets.stocks import forecast_explorer
 
 

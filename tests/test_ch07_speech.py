@@ -1,10 +1,10 @@
-"""Unit tests for the speech chapter: features (rnn_book.audio), synthesis (rnn_book.speech), CTC (rnn_book.ctc)."""
+"""Unit tests for the speech chapter: features (rnn_book.tasks.audio), synthesis (rnn_book.tasks.speech), CTC (rnn_book.tasks.ctc)."""
 import math
 
 import pytest
 import torch
 
-from rnn_book import audio, ctc, speech
+from rnn_book.tasks import audio, ctc, speech
 
 SR = audio.SAMPLE_RATE
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import rnn_book
-from rnn_book import cudnn, gradients as G, longrange as LR, scratch
+from rnn_book import cudnn, scratch
+from rnn_book.analysis import gradients as G, memory as LR
 
 
 # -- spectral radius --------------------------------------------------------------------------------

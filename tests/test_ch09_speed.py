@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_book import bench, regularize, scratch, tuning
+from rnn_book.analysis import bench, regularize, tuning
+from rnn_book import scratch
 from rnn_book.scratch.fused import Steps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +120,7 @@ def test_main_writes_json(tmp_path, capsys):
 
 def test_bench_quick_smoke_from_the_command_line(tmp_path):
     out = tmp_path / "quick.json"
-    proc = subprocess.run([sys.executable, "-m", "rnn_book.bench", "--quick", "--kinds", "rnn", "--repeats", "1",
+    proc = subprocess.run([sys.executable, "-m", "rnn_book", "bench", "--quick", "--kinds", "rnn", "--repeats", "1",
                            "--threads", "1", "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -5,7 +5,8 @@ matplotlib.use("agg")
 import pytest
 import torch
 
-from rnn_book import deep, scratch
+from rnn_book.analysis import deep
+from rnn_book import scratch
 from rnn_book.data.text import CharVocab
 from rnn_book.models import SequenceModel
 from rnn_book.viz.deep_figures import bidirectional, stacked

@@ -5,9 +5,9 @@ import random
 
 import torch
 
-from ..bleu import clipped_matches
+from ..tasks.bleu import clipped_matches
 from ..data.zh_numbers import to_chinese
-from ..seq2seq import masked_cross_entropy
+from ..tasks.seq2seq import masked_cross_entropy
 from .core import Wrong, call, exercise
 
 

@@ -11,7 +11,7 @@ from .core import Wrong, call, exercise
 @exercise
 def speech_frame_count(fn):
     """fn(n_samples, n_fft, hop) -> number of STFT frames without centring (each frame spans n_fft samples)."""
-    from ..audio import power_spectrogram
+    from ..tasks.audio import power_spectrogram
     for n, n_fft, hop in ((8000, 256, 80), (4000, 256, 80), (256, 256, 80), (1000, 200, 100), (5000, 512, 128)):
         got = call(fn, n, n_fft, hop)
         want = 1 + (n - n_fft) // hop
@@ -23,7 +23,7 @@ def speech_frame_count(fn):
             raise Wrong(f"for {n} samples, n_fft={n_fft}, hop={hop} expected {want} frames; got {got}{hint}")
     x = torch.randn(8000)
     if power_spectrogram(x).shape[0] != call(fn, 8000, 256, 80):
-        raise Wrong("your count disagrees with rnn_book.audio.power_spectrogram on a 1 s clip")
+        raise Wrong("your count disagrees with rnn_book.tasks.audio.power_spectrogram on a 1 s clip")
 
 
 @exercise

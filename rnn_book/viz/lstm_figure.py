@@ -72,7 +72,7 @@ def gate_heatmaps(trace: dict, text: str, names=("i", "f", "o", "c", "h"), mark_
                   title: str = "LSTM gate values along one input sequence"):
     """Heatmaps (hidden unit x time step) of traced LSTM values for one sequence; returns the Figure.
 
-    ``trace`` maps names to (time, hidden) tensors (one row of :func:`rnn_book.lstm_tools.trace_gates`);
+    ``trace`` maps names to (time, hidden) tensors (one row of :func:`rnn_book.analysis.lstm_probes.trace_gates`);
     ``text`` labels the time axis with the input characters; ``mark_unit`` outlines one unit's row.
     """
     import matplotlib.pyplot as plt

@@ -11,7 +11,7 @@ import math
 import ipywidgets as W
 import matplotlib.pyplot as plt
 
-from ..lstm_tools import cell_run, cell_step
+from ..analysis.lstm_probes import cell_run, cell_step
 from .base import Explorer
 
 

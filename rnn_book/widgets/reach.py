@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import scratch, seed
-from ..deep import influence
+from ..analysis.deep import influence
 from .base import Explorer
 
 T = 12

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import gradients as G
+from ..analysis import gradients as G
 from .base import Explorer
 
 REGIMES = {"small input (state near 0)": (1e-3, False), "ordinary input": (1.0, True)}

@@ -11,7 +11,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
 
-from .. import audio, speech
+from ..tasks import audio, speech
 from .base import Explorer
 
 

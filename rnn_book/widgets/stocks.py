@@ -5,7 +5,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import stocks as S
+from ..tasks import stocks as S
 from .base import Explorer
 
 

@@ -6,7 +6,7 @@ import html
 import ipywidgets as W
 import torch
 
-from ..sampling import generate
+from ..tasks.sampling import generate
 from .base import Explorer
 
 

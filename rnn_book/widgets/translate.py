@@ -6,8 +6,8 @@ import html
 import ipywidgets as W
 
 from ..data.parallel import Vocab, tokenize_en
-from ..seq2seq import Seq2Seq, beam_translate
-from ..translation import reference_of
+from ..tasks.seq2seq import Seq2Seq, beam_translate
+from ..tasks.translation import reference_of
 from .base import Explorer
 
 

@@ -7,8 +7,8 @@ import math
 import torch
 from torch.nn import functional as F
 
-from .models import SequenceModel
-from .train import fit
+from ..models import SequenceModel
+from ..train import fit
 
 
 def influence(layer, T: int = 12, t: int = 5, seed: int = 0) -> torch.Tensor:
@@ -41,7 +41,7 @@ def reappears_later(n: int, T: int = 20, n_symbols: int = 10, seed: int = 0) -> 
 def train_tagger(bidirectional: bool, x, y, kind: str = "gru", hidden_size: int = 32, epochs: int = 10,
                  n_symbols: int = 10, batch_size: int = 64, lr: float = 1e-2, seed: int = 0):
     """A tagger (one label per step) trained with the shared loop; returns (model, history)."""
-    from . import seed as set_seed
+    from .. import seed as set_seed
 
     set_seed(seed)
     model = SequenceModel(kind, "cudnn", hidden_size, 2, vocab_size=n_symbols, embed_size=16,

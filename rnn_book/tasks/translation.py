@@ -5,9 +5,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .data import dates, zh_numbers
-from .data.parallel import Pair, tokenize_en
-from .settings import device, pick, seed
+from ..data import dates, zh_numbers
+from ..data.parallel import Pair, tokenize_en
+from ..settings import device, pick, seed
 
 # -- the source's picture taken literally: one Chinese piece per English word, in the same order ---------
 WORD_BY_WORD = {w: zh_numbers.to_chinese(i) for i, w in enumerate(zh_numbers.ONES)}
@@ -122,9 +122,9 @@ def train_translator(S: Settings, progress: bool = False, on_epoch=None):
     ``(model, history, src_vocab, tgt_vocab)``; the history records exact match on validation pairs."""
     import torch
 
-    from .data.parallel import build_vocabs, fresh_batches, make_pairs
+    from ..data.parallel import build_vocabs, fresh_batches, make_pairs
     from .seq2seq import Seq2Seq, evaluate, teacher_forcing_loss
-    from .train import fit
+    from ..train import fit
 
     seed(S.seed)
     src_vocab, tgt_vocab = build_vocabs()
@@ -151,21 +151,21 @@ def train_translator(S: Settings, progress: bool = False, on_epoch=None):
 
 def held_out_pairs(S: Settings, numbers: int = 2000, dates_: int = 600) -> tuple[list[Pair], list[Pair]]:
     """The chapter's held-out test pairs: (numbers, dates). Below 100,000 every test number is used."""
-    from .data.parallel import make_pairs
+    from ..data.parallel import make_pairs
 
     pairs = make_pairs("test", numbers, dates_, S.max_number, all_held_out=S.max_number < 100_000)
     return [p for p in pairs if p.kind == "number"], [p for p in pairs if p.kind == "date"]
 
 
 def main(argv=None) -> None:
-    """``python -m rnn_book.translation``: train in this mode (full unless RNN_BOOK_QUICK=1), print held-out scores."""
+    """``python -m rnn_book translation``: train in this mode (full unless RNN_BOOK_QUICK=1), print held-out scores."""
     import argparse
     import time
 
     from .seq2seq import evaluate
-    from .settings import describe_device, mode_name
+    from ..settings import describe_device, mode_name
 
-    p = argparse.ArgumentParser(description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m rnn_book translation", description=main.__doc__)
     p.add_argument("--epochs", type=int, help="override the mode's number of epochs")
     args = p.parse_args(argv)
     S = settings()
@@ -181,7 +181,3 @@ def main(argv=None) -> None:
         print(f"held-out {name} ({len(ps)}): exact match {r['exact']:.2%}, char BLEU {r['bleu']:.2f}")
         for row in group_accuracy(ps, r["predictions"], input_length):
             print("   ", row)
-
-
-if __name__ == "__main__":
-    main()

@@ -14,11 +14,11 @@ from itertools import islice
 import torch
 import torch.nn.functional as F
 
-from .data.text import CharVocab, StatefulBatches, load_corpus, split_contiguous
-from .models import SequenceModel, detach_state
-from .plots import LivePlot, curves
-from .settings import describe_device, device, pick
-from .train import History, fit
+from ..data.text import CharVocab, StatefulBatches, load_corpus, split_contiguous
+from ..models import SequenceModel, detach_state
+from ..plots import LivePlot, curves
+from ..settings import describe_device, device, pick
+from ..train import History, fit
 
 
 # ---------------------------------------------------------------- data
@@ -261,7 +261,7 @@ def load(corpus: str) -> CharData:
 def run(kind: str, data: CharData, engine: str = "cudnn", progress: bool = False, live: bool = False,
         seed: int = 0, baselines: dict[str, float] | None = None, **overrides) -> LMRun:
     """Build and train one model on ``data`` with the sizes of :func:`settings` (``overrides`` replace any)."""
-    from .settings import seed as set_seed
+    from ..settings import seed as set_seed
 
     s = {**settings(data.name), **overrides}
     set_seed(seed)

@@ -1,6 +1,6 @@
 """Full-mode results of the text-generation chapter, written to a Markdown file.
 
-    python -m rnn_book.textgen_report --out results/text_generation.md --readme README.md
+    python -m rnn_book textgen-report --out results/text_generation.md --readme README.md
 
 trains every model of chapter 4 at full size (English: n-gram baselines, RNN / LSTM / GRU at equal
 hidden size; Chinese: 诗经) and writes the validation perplexities, speeds and samples to ``--out``;
@@ -28,7 +28,7 @@ def splice(readme: str, report: str) -> str:
 
 
 def main(argv=None) -> Path:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m rnn_book textgen-report", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="results/text_generation.md", help="Markdown file to write")
     ap.add_argument("--readme", default=None, help="also write the results into this README, between its markers")
     ap.add_argument("--quick", action="store_true", help="quick-mode sizes (a smoke test), not the full results")
@@ -36,20 +36,20 @@ def main(argv=None) -> Path:
     args = ap.parse_args(argv)
     os.environ["RNN_BOOK_QUICK"] = "1" if args.quick else "0"      # pick() reads it at every call
 
-    from . import describe_device, mode_name
+    from .. import describe_device, mode_name
     from . import lm
     from .ngram import baseline_table
-    from .data.text import load_corpus
-    from .plots import table
+    from ..data.text import load_corpus
+    from ..plots import table
     from .sampling import form_score, generate
-    from .train import count_parameters
+    from ..train import count_parameters
 
     import torch
 
     t_start = time.perf_counter()
     lines = [f"# Text generation (chapter 4): {mode_name()}-mode results", "",
              f"Device: {describe_device()}. torch {torch.__version__}. Seed {args.seed}. "
-             f"Written by `python -m rnn_book.textgen_report{' --quick' if args.quick else ''} --readme README.md`; "
+             f"Written by `python -m rnn_book textgen-report{' --quick' if args.quick else ''} --readme README.md`; "
              "run it again to replace this section with your own machine's numbers.", ""]
 
     def log(msg):
@@ -117,7 +117,3 @@ def main(argv=None) -> Path:
         readme.write_text(splice(readme.read_text(encoding="utf-8"), "\n".join(lines)), encoding="utf-8")
         log(f"updated {readme}")
     return out
-
-
-if __name__ == "__main__":
-    main()

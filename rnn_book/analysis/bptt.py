@@ -10,7 +10,7 @@ keeps what the backward pass needs; :func:`backward` applies the chain rule step
 last time step to the first, without autograd (the way min-char-rnn does it in numpy).
 :func:`backward` with ``window=k`` is truncated BPTT: the gradient is not passed back across the
 start of each window of k steps, exactly what ``h.detach()`` does to autograd (the training loop's
-version over stateful batches is :class:`rnn_book.lm.StatefulLoss`).
+version over stateful batches is :class:`rnn_book.tasks.lm.StatefulLoss`).
 
 :func:`copy_blocks` makes a stream whose every second half repeats the first, the measuring stick
 for what truncation costs: a dependency longer than the window gets no gradient.
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .scratch.cells import RNNCell
+from ..scratch.cells import RNNCell
 
 
 class RNNUnit(nn.Module):

@@ -4,8 +4,8 @@ Every run goes through :func:`rnn_book.train.fit` and returns a :class:`Result` 
 next to the score of the best memoryless strategy (the baseline), so "learned something" always
 means "beat the baseline". The full-size experiments of chapter 8 run from the command line::
 
-    python -m rnn_book.longrange                 # full size: writes results/longrange.json and .md
-    python -m rnn_book.longrange --quick         # the chapter's quick sizes (seconds)
+    python -m rnn_book memory                 # full size: writes results/longrange.json and .md
+    python -m rnn_book memory --quick         # the chapter's quick sizes (seconds)
 """
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import settings
-from .models import SequenceModel
-from .train import History, fit
-from .data.tasks import ADDING_BASELINE_MSE, adding_problem, copy_memory, copy_memory_baseline, delayed_recall
+from .. import settings
+from ..models import SequenceModel
+from ..train import History, fit
+from ..data.tasks import ADDING_BASELINE_MSE, adding_problem, copy_memory, copy_memory_baseline, delayed_recall
 
 KINDS = ("rnn", "lstm", "gru")
 
@@ -305,7 +305,7 @@ def run_benchmarks(config: dict | None = None, kinds=KINDS, seed: int = 0, log=p
 
 def write_results(results: dict[str, list], path: Path, config: dict, seconds: float, mode: str = "custom") -> None:
     """``path``.json (every number) and ``path``.md (the tables the chapter quotes)."""
-    from .plots import table
+    from ..plots import table
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -314,7 +314,7 @@ def write_results(results: dict[str, list], path: Path, config: dict, seconds: f
     rows = {task: [r.row() for r in rs] for task, rs in results.items()}
     path.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": rows}, indent=1))
     md = [f"# Long-range benchmarks ({meta['mode']} configuration)", "",
-          f"`python -m rnn_book.longrange` on {meta['device']}, torch {meta['torch']}, "
+          f"`python -m rnn_book memory` on {meta['device']}, torch {meta['torch']}, "
           f"{seconds / 60:.1f} min in all.", ""]
     for task in ("recall", "adding", "copy"):
         if rows.get(task):
@@ -323,7 +323,7 @@ def write_results(results: dict[str, list], path: Path, config: dict, seconds: f
 
 
 def main(argv=None) -> dict[str, list]:
-    p = argparse.ArgumentParser(prog="python -m rnn_book.longrange", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m rnn_book memory", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="the chapter's quick sizes instead of the full ones")
     p.add_argument("--out", default="results/longrange", help="output path without suffix (.json and .md are written)")
     p.add_argument("--seed", type=int, default=0)
@@ -338,7 +338,3 @@ def main(argv=None) -> dict[str, list]:
     write_results(results, Path(args.out), config, time.perf_counter() - t0, mode="quick" if args.quick else "full")
     print(f"wrote {args.out}.json and {args.out}.md")
     return results
-
-
-if __name__ == "__main__":
-    main()

@@ -14,8 +14,8 @@ import textwrap
 
 import torch
 
-from . import cudnn, scratch
-from .weights import copy_weights
+from .. import cudnn, scratch
+from ..weights import copy_weights
 
 @contextlib.contextmanager
 def one_thread():
@@ -209,10 +209,10 @@ def train_recall(kind: str, T: int, hidden_size: int = 32, steps: int = 300, for
     run): ``acc`` over all lags and ``acc_long`` over lags >= 2T/3. Training data depend on ``seed``
     only, so two runs with one seed see the same batches and start from the same weights.
     """
-    from .data.lag_tasks import marked_recall
-    from .models import SequenceModel
-    from .settings import seed as set_seed
-    from .train import fit
+    from ..data.lag_tasks import marked_recall
+    from ..models import SequenceModel
+    from ..settings import seed as set_seed
+    from ..train import fit
 
     kind = _checked_kind(kind, "train_recall")
     if forget is not None and kind != "lstm":
@@ -246,10 +246,10 @@ def train_counter(T: int = 40, hidden_size: int = 16, steps: int = 200, seed: in
     The History's ``acc`` is the per-step accuracy on 500 held-out strings (chance is about 1/2: the
     balance is mostly non-zero and its sign usually stays put).
     """
-    from .data.lag_tasks import bracket_balance
-    from .models import SequenceModel
-    from .settings import seed as set_seed
-    from .train import fit
+    from ..data.lag_tasks import bracket_balance
+    from ..models import SequenceModel
+    from ..settings import seed as set_seed
+    from ..train import fit
 
     set_seed(seed)
     model = SequenceModel("lstm", engine, hidden_size, 3, vocab_size=2, embed_size=4, head="every_step")

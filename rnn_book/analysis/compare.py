@@ -23,9 +23,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import SequenceModel
-from .settings import device, seed as _seed
-from .train import History, count_parameters, fit
+from ..models import SequenceModel
+from ..settings import device, seed as _seed
+from ..train import History, count_parameters, fit
 
 KINDS = ("rnn", "lstm", "gru")
 
@@ -137,7 +137,7 @@ def plot(rows: list[Row], title: str | None = None, ylabel: str | None = None, b
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from .plots import curves
+    from ..plots import curves
 
     if not rows:
         raise ValueError("plot: no rows to plot (compare.run returned none?)")
@@ -192,18 +192,18 @@ def match_parameters(task: Task, reference: tuple[str, int], kinds=None) -> dict
 # -- ready-made tasks ---------------------------------------------------------------------------------
 def char_lm_task(data, batch_size: int = 32, seq_len: int = 64, valid_chars: int | None = None,
                  embed_size: int = 32, engine: str = "cudnn", **layer_kwargs) -> Task:
-    """Character-level language modelling on a :class:`rnn_book.lm.CharData`; metric = validation bits per character.
+    """Character-level language modelling on a :class:`rnn_book.tasks.lm.CharData`; metric = validation bits per character.
 
     One epoch is one pass over the training text with truncated BPTT: ``batch_size`` parallel streams
-    whose state is carried from one window of ``seq_len`` characters to the next (:mod:`rnn_book.lm`).
+    whose state is carried from one window of ``seq_len`` characters to the next (:mod:`rnn_book.tasks.lm`).
     Validation reads the first ``valid_chars`` characters of the validation block (all by default) the
     same way. A model that knows nothing of the text scores log2(vocabulary size) bits.
     """
-    from . import lm
-    from .data.text import StatefulBatches
+    from ..tasks import lm
+    from ..data.text import StatefulBatches
 
     if not isinstance(data, lm.CharData):
-        raise TypeError("char_lm_task: data must be an rnn_book.lm.CharData (from lm.prepare); "
+        raise TypeError("char_lm_task: data must be an rnn_book.tasks.lm.CharData (from lm.prepare); "
                         f"got {type(data).__name__}")
     V = len(data.vocab)
     loss = lm.StatefulLoss()

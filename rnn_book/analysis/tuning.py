@@ -2,7 +2,7 @@
 
 Every trial trains one character-level language model for a fixed number of optimiser steps and
 scores it on held-out text in nats per character. A trial *trains at all* when it ends clearly
-below the loss of knowing only the letter frequencies (:func:`rnn_book.regularize.unigram_loss`).
+below the loss of knowing only the letter frequencies (:func:`rnn_book.analysis.regularize.unigram_loss`).
 
 Random search (Bergstra & Bengio 2012) draws the learning rate log-uniformly and the hidden size
 from a list; with the same number of trials as a grid it tries as many distinct learning rates as
@@ -18,13 +18,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .data.text import StatefulBatches
-from .lm import StatefulLoss, evaluate
-from .models import SequenceModel
+from ..data.text import StatefulBatches
+from ..tasks.lm import StatefulLoss, evaluate
+from ..models import SequenceModel
 from .regularize import SmallCorpus
-from .settings import device
-from .settings import seed as set_seed
-from .train import fit
+from ..settings import device
+from ..settings import seed as set_seed
+from ..train import fit
 
 KINDS = ("rnn", "lstm", "gru")
 
@@ -172,7 +172,7 @@ def plot_heatmaps(trials: Sequence[Trial], lrs: Sequence[float], hiddens: Sequen
     """One heatmap per kind: validation loss over (hidden size, learning rate); blank = diverged."""
     import matplotlib.pyplot as plt
 
-    from .plots import heatmap
+    from ..plots import heatmap
 
     mats = [matrix(trials, k, lrs, hiddens) for k in kinds]
     finite = np.concatenate([m[np.isfinite(m)] for m in mats])

@@ -136,9 +136,9 @@ def train_forecaster(kind: str, split: Split, hidden_size: int = 32, epochs: int
 
     Early stopping on validation MSE keeps the epoch that generalised best.
     """
-    from . import seed as set_seed
-    from .models import SequenceModel
-    from .train import fit
+    from .. import seed as set_seed
+    from ..models import SequenceModel
+    from ..train import fit
 
     set_seed(seed)
     model = SequenceModel(kind, engine, hidden_size, 1, input_size=1, head="last")

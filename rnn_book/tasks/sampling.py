@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .data.text import CharVocab
+from ..data.text import CharVocab
 
 
 def next_token_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None) -> torch.Tensor:

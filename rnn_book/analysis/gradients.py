@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from . import checks, copy_weights, cudnn, scratch
+from .. import checks, copy_weights, cudnn, scratch
 
 
 # -- the spectral radius of W_hh -------------------------------------------------------------------

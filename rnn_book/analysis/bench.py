@@ -1,4 +1,4 @@
-"""``python -m rnn_book.bench``: how long RNN, LSTM and GRU take to train, in three forms, side by side.
+"""``python -m rnn_book bench``: how long RNN, LSTM and GRU take to train, in three forms, side by side.
 
 The three forms compute the same function with the same weights (checked before timing):
 
@@ -12,12 +12,12 @@ One call is a forward and a backward pass (gradients for the weights and the inp
 All forms of one size are timed round-robin in one process (:func:`rnn_book.timing.interleaved`,
 which synchronises CUDA around every timer), median of the repeats, together with a dense n x n
 matrix product whose GFLOP/s is the yardstick of what the same device can do under the same load.
-FLOPs are those of the matrix products, counted from the equations by :mod:`rnn_book.flops`;
+FLOPs are those of the matrix products, counted from the equations by :mod:`rnn_book.analysis.flops`;
 a backward pass does two products for each product of the forward pass, hence the factor 3.
 
-    python -m rnn_book.bench                      # full set of sizes, all three kinds
-    python -m rnn_book.bench --quick              # one small size, under a minute
-    python -m rnn_book.bench --json bench.json --kinds lstm --threads 1
+    python -m rnn_book bench                      # full set of sizes, all three kinds
+    python -m rnn_book bench --quick              # one small size, under a minute
+    python -m rnn_book bench --json bench.json --kinds lstm --threads 1
 """
 from __future__ import annotations
 
@@ -34,11 +34,11 @@ from typing import Sequence
 
 import torch
 
-from . import cudnn, scratch
+from .. import cudnn, scratch
 from .flops import step_ops
-from .settings import describe_device, device as default_device, is_quick
-from .timing import interleaved
-from .weights import copy_weights
+from ..settings import describe_device, device as default_device, is_quick
+from ..timing import interleaved
+from ..weights import copy_weights
 
 FORMS = ("textbook", "fused", "cudnn")
 KINDS = ("rnn", "lstm", "gru")
@@ -352,7 +352,7 @@ def ops_per_step(kind: str = "lstm", times: tuple[int, int] = (10, 20), batch: i
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m rnn_book.bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m rnn_book bench", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="one small size, few repeats (also when RNN_BOOK_QUICK=1)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     p.add_argument("--kinds", default=",".join(KINDS), help="comma-separated subset of rnn,lstm,gru")
@@ -384,7 +384,3 @@ def main(argv: Sequence[str] | None = None) -> dict:
             json.dump(result, fh, indent=2)
         print(f"wrote {a.json}")
     return result
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .data.text import CharVocab, StatefulBatches, load_corpus
-from .lm import StatefulLoss, evaluate
-from .models import SequenceModel
-from .settings import seed as set_seed
-from .train import History, fit
+from ..data.text import CharVocab, StatefulBatches, load_corpus
+from ..tasks.lm import StatefulLoss, evaluate
+from ..models import SequenceModel
+from ..settings import seed as set_seed
+from ..train import History, fit
 
 
 @dataclass

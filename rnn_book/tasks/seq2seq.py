@@ -17,10 +17,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from . import make_layer
+from .. import make_layer
 from .beam import Hypothesis, beam_search, greedy_search
 from .bleu import corpus_bleu
-from .data.parallel import Batch, Pair, Vocab, collate, tokenize_en
+from ..data.parallel import Batch, Pair, Vocab, collate, tokenize_en
 
 
 class Seq2Seq(nn.Module):
@@ -102,7 +102,7 @@ def teacher_forcing_loss(model: Seq2Seq, batch: Batch, pad_id: int = 0) -> torch
 
 
 def decoder_step(model: Seq2Seq):
-    """``step(tokens, state) -> (log_probs, state)``: one decoder step, in the form :mod:`rnn_book.beam` drives."""
+    """``step(tokens, state) -> (log_probs, state)``: one decoder step, in the form :mod:`rnn_book.tasks.beam` drives."""
     def step(tokens: torch.Tensor, state):
         logits, state = model.decode(tokens[:, None], state)
         return logits[:, -1].log_softmax(-1), state
