@@ -9,6 +9,15 @@ from typing import Sequence
 
 import torch
 
+KINDS = ("rnn", "lstm", "gru")      # the book's three recurrent cells, in the order the source teaches them
+
+
+def check_kind(kind, who: str, kinds: Sequence[str] = KINDS) -> str:
+    """``kind`` in lower case if it names one of ``kinds`` ("rnn", "lstm", "gru"); a clear error otherwise."""
+    if not isinstance(kind, str) or kind.lower() not in kinds:
+        raise ValueError(f"{who}: kind must be one of {tuple(kinds)}; got {kind!r}")
+    return kind.lower()
+
 
 def _shape(t) -> str:
     return "(" + ", ".join(str(s) for s in t.shape) + ")"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import make_layer
+from .weights import make_layer
 
 
 class SequenceModel(nn.Module):

@@ -86,16 +86,3 @@ class LivePlot:
             curves(series, self.title, "epoch", self.ylabel, ax=ax)
             display(fig)
             plt.close(fig)
-
-
-def show_source(obj):
-    """The package's own source of a function/class/method, shown as highlighted code in a notebook.
-
-    Chapters display the code they explain this way, so there is one copy of it: the one that runs.
-    """
-    import inspect
-    import textwrap
-
-    from IPython.display import Code
-
-    return Code(textwrap.dedent(inspect.getsource(obj)), language="python")

@@ -1,6 +1,7 @@
-"""Run-wide settings: quick mode, repeatable seeds, and the compute device."""
+"""Run-wide settings: quick mode, repeatable seeds, the compute device and the CPU thread count."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 
@@ -34,9 +35,46 @@ def seed(n: int = 0) -> int:
     return n
 
 
+# A prime larger than any epoch count: seed * EPOCH_STRIDE + epoch never repeats across (seed, epoch) pairs.
+EPOCH_STRIDE = 100_003
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of one epoch's data in a run seeded ``seed``: every epoch gets fresh, repeatable batches."""
+    return seed * EPOCH_STRIDE + epoch
+
+
 def device() -> torch.device:
     """CUDA when a GPU is present, otherwise the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_of(model: torch.nn.Module) -> torch.device:
+    """The device a model's parameters live on (where its inputs must go)."""
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        raise ValueError(f"device_of: {type(model).__name__} has no parameters, so it lives on no device") from None
+
+
+@contextlib.contextmanager
+def threads(n: int | None):
+    """Run the block with ``torch.set_num_threads(n)``, then restore the count (``None``: leave it alone).
+
+    The book's models are small: splitting their matrix products over several threads can cost more in
+    synchronisation than it gains, and on a busy shared CPU many times more.
+    """
+    if n is None:
+        yield
+        return
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads: n must be a positive int or None; got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def cudnn_active() -> bool:

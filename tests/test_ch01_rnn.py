@@ -193,11 +193,3 @@ def test_widget_rejects_bad_texts(char_model):
     model, vocab = char_model
     with pytest.raises(ValueError, match="non-empty strings"):
         hidden_state_explorer(model, vocab, [])
-
-
-def test_show_source_displays_the_package_code():
-    from rnn_book.plots import show_source
-
-    code = show_source(bptt.RNNUnit.output)
-    assert code.data.startswith("def output(self, h_t"), "dedented source of the method, as it runs"
-    assert "h_t @ self.W_ho + self.b_o" in code.data

@@ -10,7 +10,9 @@ import torch
 matplotlib.use("agg")
 
 from rnn_book import cudnn, scratch, copy_weights  # noqa: E402
-from rnn_book.analysis import lstm_probes as lt  # noqa: E402
+from rnn_book.analysis import lstm_probes as lt, memory  # noqa: E402
+from rnn_book.analysis.gradients import input_sensitivity  # noqa: E402
+from rnn_book.weights import forget_bias, set_forget_bias  # noqa: E402
 from rnn_book.data.lag_tasks import as_text, bracket_balance, marked_recall  # noqa: E402
 from rnn_book.exercises import check, strict_check  # noqa: E402
 from rnn_book.models import SequenceModel  # noqa: E402
@@ -31,23 +33,6 @@ def test_figure_shows_every_symbol():
     plt.close(d.fig)
 
 
-# -- code under the equations -------------------------------------------------------------------------
-
-def test_code_under_reads_the_cell_source():
-    src = lt.code_under("f")
-    assert src.splitlines()[0].startswith("# F_t = σ(")
-    assert "f = torch.sigmoid(x_t @ self.W_xf" in src
-    assert "c_t = i * c_tilde + f * c" in lt.code_under("c_t")
-    assert lt.code_under("h_t").splitlines()[-1].startswith("h_t = o * torch.tanh(c_t)")
-
-
-def test_code_under_unknown_name():
-    with pytest.raises(ValueError, match="no line assigns 'q'.*assigned names: .*c_tilde"):
-        lt.code_under("q")
-
-
-# -- forget bias ----------------------------------------------------------------------------------------
-
 @pytest.mark.parametrize("make", [lambda: cudnn.LSTM(3, 4, num_layers=2, bidirectional=True),
                                   lambda: scratch.LSTM(3, 4, num_layers=2, bidirectional=True),
                                   lambda: scratch.LSTM(3, 4, num_layers=2, bidirectional=True, fused=True)])
@@ -55,10 +40,10 @@ def test_set_forget_bias_every_engine(make):
     torch.manual_seed(0)
     layer = make()
     before = [t.clone() for t in layer.torch_layout(1, 1)]
-    lt.set_forget_bias(layer, 1.0)
+    set_forget_bias(layer, 1.0)
     for l in range(2):
         for d in range(2):
-            assert torch.allclose(lt.forget_bias(layer, l, d), torch.ones(4))
+            assert torch.allclose(forget_bias(layer, l, d), torch.ones(4))
     after = layer.torch_layout(1, 1)
     b_before, b_after = before[2] + before[3], after[2] + after[3]
     assert torch.equal(b_before[:4], b_after[:4]) and torch.equal(b_before[8:], b_after[8:]), "other gates untouched"
@@ -69,17 +54,17 @@ def test_set_forget_bias_same_function_in_both_engines():
     torch.manual_seed(0)
     a, b = cudnn.LSTM(3, 4).double(), scratch.LSTM(3, 4).double()
     copy_weights(a, b)
-    lt.set_forget_bias(a, 2.0)
-    lt.set_forget_bias(b, 2.0)
+    set_forget_bias(a, 2.0)
+    set_forget_bias(b, 2.0)
     x = torch.randn(2, 5, 3, dtype=torch.float64)
     assert (a(x)[0] - b(x)[0]).abs().max() < 1e-12
 
 
 def test_set_forget_bias_rejects_bad_input():
     with pytest.raises(TypeError, match="expected an LSTM layer.*GRU"):
-        lt.set_forget_bias(cudnn.GRU(3, 4), 1.0)
+        set_forget_bias(cudnn.GRU(3, 4), 1.0)
     with pytest.raises(TypeError, match="finite number"):
-        lt.set_forget_bias(cudnn.LSTM(3, 4), float("nan"))
+        set_forget_bias(cudnn.LSTM(3, 4), float("nan"))
 
 
 # -- tracing and probes -------------------------------------------------------------------------------
@@ -109,16 +94,16 @@ def test_probe_r2():
         lt.probe_r2(F, y, 1.5)
 
 
-def test_input_influence_is_the_jacobian_norm():
+def test_input_sensitivity_is_the_jacobian_norm():
     torch.manual_seed(0)
     layer = cudnn.RNN(2, 3).double()
     x = torch.randn(1, 4, 2, dtype=torch.float64)
     J = torch.autograd.functional.jacobian(lambda z: layer(z)[0][0, -1], x)   # (3, 1, 4, 2)
     want = J[:, 0].pow(2).sum((0, 2)).sqrt()
-    assert torch.allclose(lt.input_influence(layer, x), want)
-    assert lt.input_influence(layer, x.float()).dtype == torch.float64 and layer.rnn.weight_hh_l0.dtype == torch.float64
-    with pytest.raises(ValueError, match="batch, time, input_size"):
-        lt.input_influence(layer, x[0])
+    assert torch.allclose(input_sensitivity(layer, x), want)
+    assert input_sensitivity(layer, x.float()).dtype == torch.float64 and layer.rnn.weight_hh_l0.dtype == torch.float64
+    with pytest.raises(ValueError, match=r"must be 3-D, batch-first \(batch, time, 2\)"):
+        input_sensitivity(layer, x[0])
 
 
 # -- tasks --------------------------------------------------------------------------------------------
@@ -144,9 +129,9 @@ def test_bracket_balance():
 
 def test_train_rejects_bad_kind():
     with pytest.raises(ValueError, match="kind must be"):
-        lt.train_recall("transformer", 10)
+        memory.train_marked_recall("transformer", 10)
     with pytest.raises(ValueError, match="forget-gate bias"):
-        lt.train_recall("rnn", 10, forget=1.0)
+        memory.train_marked_recall("rnn", 10, forget_bias=1.0)
 
 
 # -- gate explorer ------------------------------------------------------------------------------------
@@ -196,10 +181,3 @@ def test_exercises_accept_solutions_and_reject_wrong_answers():
         for wrong in sol.WRONG[name]:
             assert check.__getattr__(name)(wrong).status == "wrong", f"{name} accepted {wrong!r}"
         assert check.__getattr__(name)(...).status == "not attempted"
-
-
-def test_one_thread_restores_the_thread_count():
-    before = torch.get_num_threads()
-    with lt.one_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before

@@ -8,6 +8,7 @@ import torch
 import rnn_book
 from rnn_book import cudnn, scratch
 from rnn_book.analysis import gradients as G, memory as LR
+from rnn_book.weights import set_forget_bias
 
 
 # -- spectral radius --------------------------------------------------------------------------------
@@ -78,9 +79,9 @@ def test_cudnn_layer_is_measured_through_its_scratch_twin():
     rnn_book.seed(2)
     lib = cudnn.GRU(2, 5).double()
     x = torch.randn(3, 9, 2, dtype=torch.float64)
-    twin = G.as_scratch(lib)
+    twin = rnn_book.twin(lib)
     assert torch.allclose(twin(x)[0], lib(x)[0], atol=1e-12)
-    assert torch.allclose(G.input_gradient_norms(lib, x), G.input_gradient_norms(twin, x), rtol=1e-9)
+    assert torch.allclose(G.input_sensitivity(lib, x), G.input_sensitivity(twin, x), rtol=1e-9)
     assert torch.allclose(G.state_jacobian_norms(lib, x), G.state_jacobian_norms(twin, x), rtol=1e-9)
 
 
@@ -90,7 +91,7 @@ def test_jacobian_norms_reject_bad_input():
     with pytest.raises(ValueError, match=r"\(batch, time, 2\)"):
         G.state_jacobian_norms(scratch.RNN(2, 3), torch.randn(1, 4, 5))
     with pytest.raises(TypeError, match="rnn_book.scratch or rnn_book.cudnn"):
-        G.input_gradient_norms(torch.nn.Linear(2, 2), torch.randn(1, 4, 2))
+        G.input_sensitivity(torch.nn.Linear(2, 2), torch.randn(1, 4, 2))
 
 
 def test_decay_rate_recovers_a_geometric_sequence():
@@ -132,34 +133,34 @@ def test_jacobian_view_rejects_bad_input():
 
 # -- long-range tasks -------------------------------------------------------------------------------
 def test_train_recall_returns_accuracy_per_lag():
-    r = LR.train_recall("gru", 2, steps=3, hidden=4, n_test=50)
+    r = LR.train_delayed_recall("gru", 2, steps=3, hidden_size=4, n_test=50)
     assert r.lags == [1, 2, 4, 8] and len(r.accuracy) == 4 and r.steps == 3
     assert all(0 <= a <= 1 for a in r.accuracy) and r.chance == pytest.approx(1 / 8)
     assert r.row()["trained on lags"] == "1..2"
 
 
 def test_recall_horizons():
-    r = LR.Recall("rnn", 8, [1, 2, 4, 8], [1.0, 0.95, 0.5, 0.13], 0.125, 1, 0.0)
+    r = LR.RecallResult("rnn", 8, [1, 2, 4, 8], [1.0, 0.95, 0.5, 0.13], 0.125, 1, 0.0)
     assert r.reliable_horizon == 2 and r.chance_at == 8
-    r = LR.Recall("gru", 8, [1, 2], [0.5, 1.0], 0.125, 1, 0.0)
+    r = LR.RecallResult("gru", 8, [1, 2], [0.5, 1.0], 0.125, 1, 0.0)
     assert r.reliable_horizon == 0 and r.chance_at is None
 
 
 def test_train_adding_learns_a_little_and_reports_baseline():
-    r = LR.train_adding("rnn", 5, steps=4, hidden=4, n_test=64)
+    r = LR.train_adding("rnn", 5, steps=4, hidden_size=4, n_test=64)
     assert r.baseline == pytest.approx(1 / 6) and r.steps == 4 and math.isfinite(r.score)
     assert r.row()["T"] == 5
 
 
 def test_forget_bias_both_engines():
     for layer in (scratch.LSTM(2, 3), cudnn.LSTM(2, 3)):
-        LR.set_forget_bias(layer, 1.0)
+        set_forget_bias(layer, 1.0)
         _, _, b_ih, b_hh = layer.torch_layout(0, 0)
         assert torch.allclose((b_ih + b_hh)[3:6], torch.ones(3))
     with pytest.raises(TypeError, match="expected an LSTM"):
-        LR.set_forget_bias(scratch.GRU(2, 3), 1.0)
+        set_forget_bias(scratch.GRU(2, 3), 1.0)
     with pytest.raises(ValueError, match="task must be"):
-        LR.make_model("sorting", "rnn", 4)
+        LR.build_model("sorting", "rnn", 4)
 
 
 def test_train_functions_reject_bad_arguments():
@@ -172,7 +173,7 @@ def test_train_functions_reject_bad_arguments():
 
 
 def test_verdicts_and_horizon():
-    mk = lambda task, score, base: LR.Result("rnn", task, 10, score, base, 1, 0.0)  # noqa: E731
+    mk = lambda task, score, base: LR.BenchmarkResult("rnn", task, 10, score, base, 1, 0.0)  # noqa: E731
     assert mk("adding", 0.01, 1 / 6).verdict == "solved"
     assert mk("adding", 0.16, 1 / 6).verdict == "baseline"
     assert mk("copy", 0.05, 0.1).verdict == "partly"
@@ -183,9 +184,9 @@ def test_verdicts_and_horizon():
 
 
 def test_write_results(tmp_path):
-    rs = {"adding": [LR.Result("lstm", "adding", 50, 0.001, 1 / 6, 10, 1.0)],
-          "recall": [LR.Recall("rnn", 4, [1, 2], [1.0, 0.2], 0.125, 10, 1.0)], "copy": []}
-    LR.write_results(rs, tmp_path / "out", {"adding": {"T": [50]}}, 2.0)
+    rs = {"adding": [LR.BenchmarkResult("lstm", "adding", 50, 0.001, 1 / 6, 10, 1.0)],
+          "recall": [LR.RecallResult("rnn", 4, [1, 2], [1.0, 0.2], 0.125, 10, 1.0)], "copy": []}
+    LR.write_results(rs, tmp_path / "out", LR.QUICK.only("adding"), 2.0)
     data = json.loads((tmp_path / "out.json").read_text())
     assert data["results"]["adding"][0]["verdict"] == "solved"
     assert data["results"]["recall"][0]["reliable up to k"] == 1

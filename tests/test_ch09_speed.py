@@ -13,6 +13,7 @@ import torch
 
 from rnn_book.analysis import bench, regularize, tuning
 from rnn_book import scratch
+from rnn_book.settings import threads
 from rnn_book.scratch.fused import Steps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,16 +81,6 @@ def test_the_three_forms_compute_one_function_and_a_mismatch_is_caught():
         layers["fused"].cells[0].W_h.add_(0.5)
     with pytest.raises(RuntimeError, match="disagree"):
         bench.check_same_function(layers, x)
-
-
-def test_threads_context_restores_the_thread_count():
-    before = torch.get_num_threads()
-    with bench.threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="threads"):
-        with bench.threads(0):
-            pass
 
 
 def test_operator_counts_grow_per_step_for_scratch_only():

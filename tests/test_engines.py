@@ -6,18 +6,17 @@ import itertools
 import pytest
 import torch
 
-from rnn_book import copy_weights, cudnn, gradients_in_torch_layout, scratch
+import rnn_book
+from rnn_book import copy_weights, cudnn, gradients_in_torch_layout, scratch, twin
 
-KINDS = ["RNN", "LSTM", "GRU"]
+KINDS = [k.upper() for k in rnn_book.KINDS]
 
 
 def _pair(kind, input_size, hidden, layers, bi, dtype, fused=False, seed=0):
+    """A cuDNN-engine layer and its scratch twin (the GRU in cuDNN's form), same weights."""
     torch.manual_seed(seed)
-    kw = {"reset_after": True} if kind == "GRU" else {}
-    s = getattr(scratch, kind)(input_size, hidden, num_layers=layers, bidirectional=bi, fused=fused, **kw).to(dtype)
     c = getattr(cudnn, kind)(input_size, hidden, num_layers=layers, bidirectional=bi).to(dtype)
-    copy_weights(c, s)
-    return s, c
+    return twin(c, fused=fused), c
 
 
 def _flat(state):

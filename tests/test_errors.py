@@ -130,7 +130,7 @@ def test_cudnn_refuses_what_it_cannot_do():
 
 
 def test_make_layer_names_choices():
-    with pytest.raises(ValueError, match=r"kind must be one of \['gru', 'lstm', 'rnn'\]; got 'transformer'"):
+    with pytest.raises(ValueError, match=r"kind must be one of \('rnn', 'lstm', 'gru'\); got 'transformer'"):
         make_layer("transformer", "scratch", 3, 4)
     with pytest.raises(ValueError, match="engine must be one of"):
         make_layer("lstm", "keras", 3, 4)

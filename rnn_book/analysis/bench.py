@@ -28,20 +28,19 @@ import statistics
 import sys
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
 import torch
 
-from .. import cudnn, scratch
-from .flops import step_ops
-from ..settings import describe_device, device as default_device, is_quick
+from .. import cudnn
+from ..checks import KINDS, check_kind
+from ..settings import describe_device, device as default_device, is_quick, threads
 from ..timing import interleaved
-from ..weights import copy_weights
+from ..weights import twin
+from .flops import step_ops
 
 FORMS = ("textbook", "fused", "cudnn")
-KINDS = ("rnn", "lstm", "gru")
 
 
 @dataclass(frozen=True)
@@ -74,21 +73,14 @@ def matmul_flops(kind: str, size: Size) -> int:
 
 
 def build(kind: str, size: Size, dev: torch.device, seed: int = 0) -> dict[str, torch.nn.Module]:
-    """The three forms of one layer, with the cuDNN engine's weights copied into both scratch forms.
+    """The three forms of one layer: the cuDNN engine's, and its textbook and fused scratch twins.
 
-    The GRU is built in cuDNN's form (``reset_after=True``) everywhere, so all three compute one function.
+    The GRU's twins take cuDNN's form (``reset_after=True``), so all three compute one function.
     """
-    if kind not in KINDS:
-        raise ValueError(f"bench: kind must be one of {KINDS}; got {kind!r}")
+    kind = check_kind(kind, "bench")
     torch.manual_seed(seed)
-    cls = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[kind]
-    kw = {"reset_after": True} if kind == "gru" else {}
-    lib = getattr(cudnn, cls)(size.input, size.hidden)
-    forms = {"textbook": getattr(scratch, cls)(size.input, size.hidden, **kw),
-             "fused": getattr(scratch, cls)(size.input, size.hidden, fused=True, **kw), "cudnn": lib}
-    for name in ("textbook", "fused"):
-        copy_weights(lib, forms[name])
-    return {k: m.to(dev) for k, m in forms.items()}
+    lib = getattr(cudnn, kind.upper())(size.input, size.hidden).to(dev)
+    return {"textbook": twin(lib), "fused": twin(lib, fused=True), "cudnn": lib}
 
 
 def check_same_function(layers: dict[str, torch.nn.Module], x: torch.Tensor, tol: float = 1e-4) -> float:
@@ -176,22 +168,6 @@ def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repe
         fns[(T, "unbind")] = lambda xp=xp: by_unbind(xp)
     t = _timed(fns, repeats, 1, estimate, clock)           # all lengths side by side
     return {T: {"select": t[(T, "select")], "unbind": t[(T, "unbind")]} for T in times}
-
-
-@contextmanager
-def threads(n: int | None):
-    """Run the block with ``torch.set_num_threads(n)`` (``None``: leave it alone)."""
-    if n is None:
-        yield
-        return
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"threads must be a positive int or None; got {n!r}")
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, forms: Sequence[str] = FORMS,

@@ -8,22 +8,21 @@ import torch
 from torch.nn import functional as F
 
 from ..models import SequenceModel
+from .gradients import input_sensitivity
 from ..train import fit
 
 
 def influence(layer, T: int = 12, t: int = 5, seed: int = 0) -> torch.Tensor:
-    """‖∂ outputs[:, t] / ∂ x[:, s]‖ for every input step s: which inputs can output t see?
+    """‖∂ outputs[:, t] / ∂ x[:, s]‖ for every input step s of one random sequence: which inputs can output t see?
 
-    Returns a vector of length T; entries are exactly zero where no path leads from x_s to o_t.
+    Returns a vector of length T (:func:`rnn_book.analysis.gradients.input_sensitivity`); entries are
+    exactly zero where no path leads from x_s to o_t.
     """
     if not 0 <= t < T:
         raise ValueError(f"influence: t must lie in 0..{T - 1}; got {t}")
     g = torch.Generator().manual_seed(seed)
-    dtype = next(layer.parameters()).dtype
-    x = torch.randn(1, T, layer.input_size, generator=g, dtype=dtype, requires_grad=True)
-    out, _ = layer(x)
-    out[0, t].sum().backward()
-    return x.grad[0].norm(dim=-1).detach()
+    x = torch.randn(1, T, layer.input_size, generator=g, dtype=torch.float64)
+    return input_sensitivity(layer, x, t)
 
 
 def reappears_later(n: int, T: int = 20, n_symbols: int = 10, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

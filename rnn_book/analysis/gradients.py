@@ -7,17 +7,19 @@ Back-propagation through time multiplies one Jacobian per step,
 so the norm of the product against the distance k = T - t says how much a loss at step T can
 still teach the model about step t. ``state_jacobian_norms`` measures exactly that for a layer of
 the scratch engine (its time loop is ours, so every intermediate state is a node we can ask about);
-``input_gradient_norms`` measures ‖∂h_T/∂x_t‖, which works for both engines.
+``input_sensitivity`` measures ‖∂o_t/∂x_s‖, the reach of the inputs, for any layer of either engine.
 
 The state s_t is h_t for the RNN and the GRU and the pair (h_t, c_t) for the LSTM.
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
 
-from .. import checks, copy_weights, cudnn, scratch
+from .. import checks, scratch
+from ..weights import LAYERS, layer_of, twin
 
 
 # -- the spectral radius of W_hh -------------------------------------------------------------------
@@ -53,23 +55,11 @@ def set_spectral_radius(layer, rho: float):
 
 
 def _check_rnn(layer, who):
-    if not isinstance(layer, (scratch.Recurrent, cudnn.Recurrent)) or layer.kind != "RNN":
+    if not isinstance(layer, LAYERS) or layer.kind != "RNN":
         raise TypeError(f"{who}: expected a vanilla RNN layer (scratch.RNN or cudnn.RNN); got {type(layer).__name__}")
 
 
 # -- Jacobian norms against distance ---------------------------------------------------------------
-def as_scratch(layer) -> scratch.Recurrent:
-    """The same function as a one-layer scratch layer (a cuDNN layer's weights are copied over)."""
-    if isinstance(layer, scratch.Recurrent):
-        return layer
-    if not isinstance(layer, cudnn.Recurrent):
-        raise TypeError(f"as_scratch: expected a layer of rnn_book.scratch or rnn_book.cudnn; got {type(layer).__name__}")
-    kw = {"nonlinearity": layer.nonlinearity} if layer.kind == "RNN" else {"reset_after": True} if layer.kind == "GRU" else {}
-    twin = getattr(scratch, layer.kind)(layer.input_size, layer.hidden_size, layer.num_layers, layer.bidirectional, **kw)
-    ref = layer.torch_layout(0, 0)[0]
-    return copy_weights(layer, twin.to(ref.device, ref.dtype))
-
-
 def state_jacobian_norms(layer, x: torch.Tensor) -> torch.Tensor:
     """‖∂h_T/∂s_{T-k}‖₂ for k = 0..T: the Jacobian's spectral norm, geometric mean over the batch.
 
@@ -77,7 +67,8 @@ def state_jacobian_norms(layer, x: torch.Tensor) -> torch.Tensor:
     engine, which computes the same function). x: (batch, time T, input_size).
     Returns a 1-D tensor of length T + 1 indexed by the distance k (k = T is the initial state s_0).
     """
-    layer = _one_layer(as_scratch(layer), "state_jacobian_norms")
+    layer = _one_layer(layer if isinstance(layer, scratch.Recurrent) else twin(layer_of(layer, "state_jacobian_norms")),
+                       "state_jacobian_norms")
     checks.check_input(x, layer.input_size, next(layer.parameters()).dtype, "state_jacobian_norms")
     cell, H = layer.cell(0, 0), layer.hidden_size
     B, T = x.shape[0], x.shape[1]
@@ -106,22 +97,43 @@ def state_jacobian_norms(layer, x: torch.Tensor) -> torch.Tensor:
     return torch.stack(norms).detach()
 
 
-def input_gradient_norms(layer, x: torch.Tensor) -> torch.Tensor:
-    """‖∂h_T/∂x_{T-k}‖₂ for k = 0..T-1 (geometric mean over the batch); any layer of either engine."""
-    if not isinstance(layer, (scratch.Recurrent, cudnn.Recurrent)):
-        raise TypeError(f"input_gradient_norms: expected a layer of rnn_book.scratch or rnn_book.cudnn; "
-                        f"got {type(layer).__name__}")
-    layer = _one_layer(layer, "input_gradient_norms")
-    checks.check_input(x, layer.input_size, next(layer.parameters()).dtype, "input_gradient_norms")
-    B, T, H = x.shape[0], x.shape[1], layer.hidden_size
-    xs = x.detach().requires_grad_()
-    _, state = layer(xs)
-    h_T = (state[0] if isinstance(state, tuple) else state)[-1]
-    rows = torch.eye(H, dtype=h_T.dtype, device=h_T.device).unsqueeze(1).expand(H, B, H)
-    (g,) = torch.autograd.grad(h_T, xs, grad_outputs=rows, is_grads_batched=True)   # (H, B, T, in)
-    J = g.permute(1, 2, 0, 3)                                                         # (B, T, H, in)
-    sigma = torch.linalg.matrix_norm(J, ord=2).clamp_min(torch.finfo(J.dtype).tiny)
-    return sigma.log().mean(0).exp().flip(0).detach()
+def input_sensitivity(layer, x: torch.Tensor, t: int = -1, *, norm: str | int = "fro",
+                      batch_mean: str = "arithmetic", dtype: torch.dtype | None = torch.float64) -> torch.Tensor:
+    """‖∂o_t/∂x_s‖ for every input step s: how strongly the output at step ``t`` depends on each input.
+
+    ``layer``: any layer of either engine (or a model whose ``.rnn`` is one); ``o_t`` is its output at
+    step ``t`` (default the last: h_T for a one-direction layer). x: (batch, time, input_size).
+    Returns a tensor of length ``time`` indexed by s; an entry is exactly 0 where no path leads from
+    x_s to o_t. ``norm``: "fro" (Frobenius) or 2 (largest singular value) of each Jacobian;
+    ``batch_mean``: "arithmetic" or "geometric" mean over the batch. The layer is copied to ``dtype``
+    (float64 by default: the values span many orders of magnitude, and float32 underflows to 0).
+    """
+    layer = layer_of(layer, "input_sensitivity")
+    if norm not in ("fro", 2):
+        raise ValueError(f"input_sensitivity: norm must be 'fro' or 2; got {norm!r}")
+    if batch_mean not in ("arithmetic", "geometric"):
+        raise ValueError(f"input_sensitivity: batch_mean must be 'arithmetic' or 'geometric'; got {batch_mean!r}")
+    if dtype is not None:
+        layer = copy.deepcopy(layer).to(dtype)
+    ref = next(layer.parameters())
+    checks.check_input(x, layer.input_size, x.dtype, "input_sensitivity")    # shape, rank, NaN
+    T = x.shape[1]
+    if not -T <= t < T:
+        raise ValueError(f"input_sensitivity: t must lie in {-T}..{T - 1} for {T} steps; got {t}")
+    xs = x.detach().to(device=ref.device, dtype=ref.dtype).requires_grad_()
+    out, _ = layer(xs)
+    o_t = out[:, t]                                             # (batch, outputs)
+    B, O = o_t.shape
+    rows = torch.eye(O, dtype=o_t.dtype, device=o_t.device).unsqueeze(1).expand(O, B, O)
+    try:    # every row of the Jacobian in one batched backward pass
+        (g,) = torch.autograd.grad(o_t, xs, grad_outputs=rows, is_grads_batched=True)
+    except RuntimeError:    # a backward kernel without a batching rule: one pass per output unit
+        g = torch.stack([torch.autograd.grad(o_t, xs, grad_outputs=r, retain_graph=True)[0] for r in rows])
+    J = g.permute(1, 2, 0, 3)                                   # (batch, time, outputs, inputs)
+    n = torch.linalg.matrix_norm(J, ord=norm)                   # (batch, time)
+    if batch_mean == "arithmetic":
+        return n.mean(0).detach()
+    return n.clamp_min(torch.finfo(n.dtype).tiny).log().mean(0).exp().detach()
 
 
 def linear_jacobian_norms(W: torch.Tensor, T: int) -> torch.Tensor:

@@ -172,7 +172,9 @@ class FusedLSTMCell(FusedCell):
         # all four gates in one product; one chunk (not four slices) so that backward is one concatenation
         a_i, a_f, a_g, a_o = torch.addmm(xp_t, h, self.recurrent_weight(xp_t, h)).chunk(4, 1)
         i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
-        c_t = torch.addcmul(f * c, i, g)                 # C_t = F⊙C_{t-1} + I⊙C̃_t
+        # C_t = I_t ⊙ C̃_t + F_t ⊙ C_{t-1}                   (g is the candidate C̃_t)
+        c_t = torch.addcmul(f * c, i, g)
+        # H_t = O_t ⊙ tanh(C_t)
         h_t = o * torch.tanh(c_t)
         self._record(i=i, f=f, o=o, c_tilde=g, c=c_t, h=h_t)
         return h_t, c_t
@@ -194,13 +196,16 @@ class FusedGRUCell(FusedCell):
         if self.reset_after:
             h_rz, h_n = torch.mm(h, self.W_h).split(2 * H, 1)   # one product for r, z and the candidate
             r, z = torch.sigmoid(x_rz + h_rz).chunk(2, 1)
+            # H̃_t = tanh(X_t W_xh + R_t ⊙ (H_{t-1} W_hh + b_hh) + b_h)     cuDNN form
             h_tilde = torch.tanh(torch.addcmul(x_n, r, h_n + self.b_hh))
         else:
             W_rz, W_n = self.W_h.split(2 * H, 1)
             r, z = torch.sigmoid(torch.addmm(x_rz, h, W_rz)).chunk(2, 1)
             # the textbook form needs r before the candidate's product, so that product stays separate
+            # H̃_t = tanh(X_t W_xh + (R_t ⊙ H_{t-1}) W_hh + b_h)            textbook form
             h_tilde = torch.tanh(torch.addmm(x_n, r * h, W_n))
-        h_t = torch.lerp(h_tilde, h, z)                  # Z⊙H_{t-1} + (1-Z)⊙H̃_t
+        # H_t = Z_t ⊙ H_{t-1} + (1 - Z_t) ⊙ H̃_t              (lerp from H̃_t towards H_{t-1} by Z_t)
+        h_t = torch.lerp(h_tilde, h, z)
         self._record(r=r, z=z, h_tilde=h_tilde, h=h_t)
         return h_t
 

@@ -276,24 +276,6 @@ def spec_mask(F: torch.Tensor, generator: torch.Generator, max_time: float = 0.1
     return F
 
 
-class num_threads:
-    """``with num_threads(1): ...`` runs torch's CPU kernels on n threads, then restores the old count."""
-
-    def __init__(self, n: int):
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"num_threads: expected a positive int; got {n!r}")
-        self.n = n
-
-    def __enter__(self):
-        self.old = torch.get_num_threads()
-        torch.set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.old)
-        return False
-
-
 def stack_frames(F: torch.Tensor, k: int) -> torch.Tensor:
     """Concatenate every ``k`` neighbouring frames into one: (T, C) -> (T // k, k * C).
 

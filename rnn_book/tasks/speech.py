@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from . import audio
+from ..settings import threads as settings_threads
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 WORDS = ("yes", "no", "up", "down", "left", "right", "stop", "go")     # a few words beyond the digits
@@ -251,7 +252,7 @@ def featurise(waves, copies: int = 0, generator: torch.Generator | None = None, 
     def one(x):
         F = audio.features(x, **(feature_kw or {}))
         return audio.stack_frames(F, stack) if stack > 1 else F
-    with audio.num_threads(threads or torch.get_num_threads()):
+    with settings_threads(threads):
         out = [one(x) for x in waves]
         for _ in range(copies):
             out += [one(audio.augment(x, generator, **augment_kw)) for x in waves]
