@@ -63,26 +63,55 @@ def table(rows: Sequence[Mapping[str, object]], floatfmt: str = ".4g") -> str:
 
 
 class LivePlot:
-    """A loss plot that redraws in place while a model trains (pass ``live.update`` as ``fit(on_epoch=...)``)."""
+    """A plot that redraws in place while a model trains (pass ``live.update`` as ``fit(on_epoch=...)``).
 
-    def __init__(self, title: str, ylabel: str, metrics: Sequence[str] = ("train_loss",)):
+    By default it draws the training loss and the named validation ``metrics`` against epochs; ``draw``
+    (``history -> Figure``) replaces that with any figure of the history.
+    """
+
+    def __init__(self, title: str, ylabel: str, metrics: Sequence[str] = ("train_loss",), draw=None):
         from IPython.display import display
         import ipywidgets as W
 
-        self.title, self.ylabel, self.metrics = title, ylabel, metrics
+        self.title, self.ylabel, self.metrics, self.draw = title, ylabel, metrics, draw
         self.out = W.Output()
         display(self.out)
 
-    def update(self, epoch, history) -> None:
-        from IPython.display import display
-
+    def _default_figure(self, history):
         series = {"train": history.train_loss}
         for m in self.metrics:
             if history.valid and m in history.valid[0]:
                 series[m] = history.metric(m)
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        curves(series, self.title, "epoch", self.ylabel, ax=ax)
+        return fig
+
+    def update(self, epoch, history) -> None:
+        from IPython.display import display
+
         with self.out:
             self.out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(6, 3.2))
-            curves(series, self.title, "epoch", self.ylabel, ax=ax)
+            fig = self.draw(history) if self.draw is not None else self._default_figure(history)
             display(fig)
             plt.close(fig)
+
+
+def perplexity_curves(history, steps_per_round: int, title: str, baselines: Mapping[str, float] | None = None,
+                      ax=None):
+    """Training and validation perplexity (exp of the losses) after each round of ``steps_per_round`` steps.
+
+    ``baselines`` ({"name": perplexity}) are drawn as dashed horizontal lines, e.g. the n-gram models.
+    """
+    import math
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.4))
+    x = [steps_per_round * (i + 1) for i in range(len(history.train_loss))]
+    series = {"train (running mean over the round)": [math.exp(v) for v in history.train_loss],
+              "validation": [math.exp(v) for v in history.metric("valid_loss")]}
+    for (name, value), colour in zip((baselines or {}).items(), ("0.35", "tab:red", "tab:purple", "tab:brown")):
+        ax.axhline(value, ls="--", lw=1, color=colour, label=f"{name}: {value:.2f}")
+    curves(series, title, "optimiser steps", "perplexity (lower is better)", ax=ax, x=x, logy=True)
+    if baselines:
+        ax.legend(fontsize=8)
+    return ax.figure

@@ -28,7 +28,3 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: 
             _sync()
             samples[k].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in samples.items()}
-
-
-def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
-    return interleaved({"fn": fn}, repeats, warmup)["fn"]

@@ -12,7 +12,7 @@ import torch  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from rnn_book.analysis import bptt  # noqa: E402
-from rnn_book.data.text import CharVocab  # noqa: E402
+from rnn_book.data.vocab import CharVocab  # noqa: E402
 from rnn_book.models import SequenceModel  # noqa: E402
 from rnn_book.viz import rnn_figures  # noqa: E402
 from rnn_book.widgets.hidden_state import hidden_state_explorer, hidden_states  # noqa: E402

@@ -1,6 +1,7 @@
 """Chapter 4, text generation: corpora, n-gram baselines, stateful LM training, sampling, the widget."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -9,7 +10,8 @@ import torch.nn.functional as F
 
 from rnn_book.tasks import lm
 from rnn_book import seed
-from rnn_book.data.text import CORPORA, CharVocab, StatefulBatches, load_corpus
+from rnn_book.data.text import CORPORA, StatefulBatches, load_corpus
+from rnn_book.data.vocab import CharVocab
 from rnn_book.tasks.ngram import NGram, baseline_table
 from rnn_book.tasks.sampling import clause_lengths, form_score, generate, known_words, next_token_probs, word_share
 
@@ -48,7 +50,7 @@ def test_prepare_builds_vocab_from_training_block_only():
 def test_min_count_maps_rare_training_characters_to_unk():
     d1, d2 = lm.prepare("shijing", min_count=1), lm.prepare("shijing", min_count=2)
     assert len(d2.vocab) < len(d1.vocab)
-    assert (d2.train == 0).any() and not (d1.train == 0).any()
+    assert (d2.train == d2.vocab.unk_id).any() and not (d1.train == d1.vocab.unk_id).any()
 
 
 def test_stateful_batches_continue_rows_and_keep_a_short_last_batch():
@@ -129,7 +131,7 @@ def test_ngram_errors():
 
 def _tiny_model(V, kind="lstm", engine="cudnn"):
     seed(0)
-    return lm.make_model(kind, V, 16, engine, embed_size=8)
+    return lm.build_model(kind, V, 16, engine, embed_size=8)
 
 
 def test_evaluate_in_batches_equals_one_pass_over_the_stream():
@@ -139,10 +141,10 @@ def test_evaluate_in_batches_equals_one_pass_over_the_stream():
     with torch.no_grad():
         logits, _ = model(ids[None, :-1])
         want = F.cross_entropy(logits[0], ids[1:]).item()
-    got = lm.evaluate(model, ids, batch_size=1, seq_len=7)           # 100 targets in 15 batches, last has 2
-    assert math.isclose(got["valid_loss"], want, rel_tol=1e-5), "carried state + token-weighted mean = one pass"
-    cold = lm.evaluate(model, ids, batch_size=1, seq_len=7, carry=False)
-    assert not math.isclose(cold["valid_loss"], want, rel_tol=1e-5)
+    got = lm.evaluate_stream(model, ids, batch_size=1, seq_len=7)           # 100 targets in 15 batches, last has 2
+    assert math.isclose(got["loss"], want, rel_tol=1e-5), "carried state + token-weighted mean = one pass"
+    cold = lm.evaluate_stream(model, ids, batch_size=1, seq_len=7, carry=False)
+    assert not math.isclose(cold["loss"], want, rel_tol=1e-5)
 
 
 def test_stateful_loss_carries_a_detached_state():
@@ -177,7 +179,7 @@ def test_train_lm_learns_a_repetitive_text(engine):
     ids = vocab.encode("abcd" * 300)
     data = lm.CharData("toy", vocab, ids[:1000], ids[1000:], 0.0)
     model = _tiny_model(len(vocab), "gru", engine)
-    before = lm.evaluate(model, data.valid)["valid_ppl"]
+    before = lm.evaluate_stream(model, data.valid)["ppl"]
     run = lm.train_lm(model, data, batch_size=4, seq_len=16, rounds=3, steps_per_round=15, lr=2e-2)
     assert before > 3 and run.valid_ppl < 1.5, (before, run.valid_ppl)
     widths = [x.numel() for x, _ in StatefulBatches(data.train, 4, 16)] * 3      # passes end in a short batch
@@ -192,9 +194,9 @@ def test_train_lm_rejects_bad_sizes():
         lm.train_lm(_tiny_model(len(vocab)), data, batch_size=2, seq_len=0, rounds=1, steps_per_round=1)
 
 
-def test_settings_unknown_corpus():
-    with pytest.raises(ValueError, match="moby_dick"):
-        lm.settings("hamlet")
+def test_config_unknown_corpus():
+    with pytest.raises(ValueError, match="no sizes for corpus 'hamlet'; known: moby_dick, shijing"):
+        lm.config("hamlet")
 
 
 # ---------------------------------------------------------------- sampling
@@ -289,26 +291,14 @@ def test_textgen_widget_regenerates_on_temperature_and_prompt(toy_lm):
 def test_report_command_writes_markdown(tmp_path, monkeypatch):
     from rnn_book.tasks import textgen_report
 
-    tiny = dict(max_chars=20_000, min_count=1, num_layers=1, hidden_size=16, embed_size=8, batch_size=4, seq_len=16, rounds=1,
-                steps_per_round=2, lr=1e-2, valid_chars=None, patience=None, decay=True)
-    monkeypatch.setattr(lm, "settings", lambda corpus: {**tiny, "min_count": 2 if corpus == "shijing" else 1})
+    tiny = lm.Config(max_chars=20_000, min_count=1, num_layers=1, hidden_size=16, embed_size=8, batch_size=4,
+                     seq_len=16, rounds=1, steps_per_round=2, lr=1e-2, patience=None, decay=True)
+    monkeypatch.setattr(lm, "config", lambda corpus: dataclasses.replace(tiny, min_count=2 if corpus == "shijing" else 1))
     monkeypatch.setattr(lm, "ngram_orders", lambda corpus: (1, 2))
-    out = textgen_report.main(["--quick", "--out", str(tmp_path / "r.md")])
+    argv = ["--quick", "--out", str(tmp_path / "r.md"), "--seed", "3"]
+    out = textgen_report.main(argv)
     text = out.read_text(encoding="utf-8")
-    for needle in ("Moby-Dick", "诗经", "LSTM", "GRU", "RNN", "valid perplexity", "Device"):
+    for needle in ("Moby-Dick", "诗经", "LSTM", "GRU", "RNN", "valid perplexity", "Device", "Seed 3"):
         assert needle in text, needle
-
-
-def test_report_splices_into_the_readme_between_its_markers():
-    from rnn_book.tasks.textgen_report import END, START, splice
-
-    readme = f"# Book\n\nintro\n\n{START}\nold numbers\n{END}\n\n## After\n"
-    out = splice(readme, "# Results\n\n## English\n\nppl 3.1\n")
-    assert out.startswith("# Book\n\nintro\n\n" + START + "\n## Results\n")
-    assert "### English" in out and "ppl 3.1" in out and "old numbers" not in out
-    assert out.endswith(END + "\n\n## After\n")
-    assert splice(out, "# Again\n").count(START) == 1                     # running it twice replaces, not appends
-    with pytest.raises(ValueError, match="markers|exactly one"):
-        splice("# no markers here\n", "# Results\n")
-    with pytest.raises(ValueError, match="exactly one"):
-        splice(f"{END}\n{START}\n", "# Results\n")
+    assert f"Written by `python -m rnn_book textgen-report --quick --out {tmp_path / 'r.md'} --seed 3`" in text, \
+        "the report names the command exactly as it was run"

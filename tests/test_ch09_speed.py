@@ -13,6 +13,7 @@ import torch
 
 from rnn_book.analysis import bench, regularize, tuning
 from rnn_book import scratch
+from rnn_book.data.text import small_corpus
 from rnn_book.settings import threads
 from rnn_book.scratch.fused import Steps
 
@@ -174,14 +175,14 @@ def test_log_uniform_covers_every_decade_equally():
 
 @pytest.fixture(scope="module")
 def tiny_text():
-    return regularize.small_corpus(train_chars=600, valid_chars=300)
+    return small_corpus(train_chars=600, valid_chars=300)
 
 
 def test_train_once_and_random_search_on_a_tiny_text(tiny_text):
     t = tuning.train_once(tiny_text, "gru", 1e-2, 8, steps=3, batch_size=4, seq_len=8)
-    assert t.kind == "gru" and t.hidden == 8 and t.finite and t.valid_loss < 2 * math.log(len(tiny_text.vocab))
+    assert t.kind == "gru" and t.hidden_size == 8 and t.finite and t.valid_loss < 2 * math.log(len(tiny_text.vocab))
     trials = tuning.random_search(tiny_text, "rnn", 2, (1e-3, 1e-1), [4, 8], seed=1, steps=2, batch_size=4, seq_len=8)
-    assert len(trials) == 2 and all(1e-3 <= t.lr <= 1e-1 and t.hidden in (4, 8) for t in trials)
+    assert len(trials) == 2 and all(1e-3 <= t.lr <= 1e-1 and t.hidden_size in (4, 8) for t in trials)
     with pytest.raises(ValueError, match="kind"):
         tuning.train_once(tiny_text, "transformer", 1e-2, 8)
     with pytest.raises(ValueError, match="lr"):
@@ -196,9 +197,9 @@ def test_small_corpus_and_unigram(tiny_text):
     u = regularize.unigram_loss(tiny_text)
     assert 1.0 < u < math.log(len(tiny_text.vocab)) + 0.5
     with pytest.raises(ValueError, match="train_chars"):
-        regularize.small_corpus(train_chars=10, valid_chars=300)
+        small_corpus(train_chars=10, valid_chars=300)
     with pytest.raises(ValueError, match="exceeds"):
-        regularize.small_corpus(train_chars=10**9, valid_chars=300)
+        small_corpus(train_chars=10**9, valid_chars=300)
 
 
 def test_train_regime_records_both_losses_and_the_kept_epoch(tiny_text):

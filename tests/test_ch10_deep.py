@@ -7,7 +7,8 @@ import torch
 
 from rnn_book.analysis import deep
 from rnn_book import scratch
-from rnn_book.data.text import CharVocab
+from rnn_book.data.vocab import CharVocab
+from rnn_book.tasks import sampling
 from rnn_book.models import SequenceModel
 from rnn_book.viz.deep_figures import bidirectional, stacked
 from rnn_book.widgets.reach import reach_explorer
@@ -55,9 +56,12 @@ def test_generate_and_word_share():
     vocab = CharVocab("the whale is white ")
     torch.manual_seed(0)
     m = SequenceModel("gru", "cudnn", 8, len(vocab), vocab_size=len(vocab))
-    text = deep.generate(m, vocab, "the ", 30)
-    assert text.startswith("the ") and len(text) == 34
-    assert deep.word_share("the whale zzz qq", {"the", "whale"}) == 0.5
+    g = torch.Generator().manual_seed(0)
+    text = sampling.generate(m, vocab, "the ", 30, context=8, generator=g)
+    assert len(text) == 30 and set(text) <= set("the whalisw")
+    bi = SequenceModel("gru", "cudnn", 8, len(vocab), vocab_size=len(vocab), bidirectional=True)
+    assert len(sampling.generate(bi, vocab, "the ", 5, context=8, generator=g)) == 5, "re-reading works both ways"
+    assert sampling.word_share("the whale zzz qq", {"the", "whale"}) == 0.5
 
 
 def test_reach_widget_callback():

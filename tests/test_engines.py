@@ -162,3 +162,16 @@ def test_tracing_records_gates_in_time_order():
     assert set(tr) == {"i", "f", "o", "c_tilde", "c", "h"}
     assert tr["h"].shape == (2, 5, 3)
     assert torch.allclose(tr["h"], out[:, :, 3:])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_tracing_records_the_hidden_state_of_every_kind(fused):
+    """RNN cells record h too: tracing never comes back empty."""
+    torch.manual_seed(0)
+    for kind in KINDS:
+        kw = {"reset_after": True} if kind == "GRU" else {}
+        layer = getattr(scratch, kind)(3, 4, fused=fused, **kw)
+        x = torch.randn(2, 5, 3)
+        with layer.tracing() as trace:
+            out, _ = layer(x)
+        assert "h" in trace and torch.allclose(trace["h"], out), f"{kind}: the traced h is the output"

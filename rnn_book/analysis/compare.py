@@ -23,11 +23,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..checks import KINDS
 from ..models import SequenceModel
-from ..settings import device, seed as _seed
+from ..settings import device_of, seed as _seed
 from ..train import History, count_parameters, fit
 
-KINDS = ("rnn", "lstm", "gru")
 
 
 @dataclass
@@ -106,7 +106,7 @@ def run(task: Task, configs: Mapping[str, Mapping[str, int]], epochs: int, lr: f
         for kind, hidden in cfg.items():
             if (kind, hidden) not in trained:
                 _seed(seed)
-                model = task.build(kind, hidden).to(device())
+                model = task.build(kind, hidden)
                 hist = fit(model, task.batches, task.loss_fn, epochs=epochs, lr=lr, clip=clip,
                            evaluate=task.evaluate, **fit_kwargs)
                 trained[kind, hidden] = (model, hist)
@@ -213,14 +213,10 @@ def char_lm_task(data, batch_size: int = 32, seq_len: int = 64, valid_chars: int
     def build(kind: str, hidden: int) -> nn.Module:
         return SequenceModel(kind, engine, hidden, V, vocab_size=V, embed_size=embed_size, **layer_kwargs)
 
-    def batches(epoch: int):
-        loss.reset()                     # every epoch restarts the streams from the beginning
-        return stream
-
     def evaluate(model) -> dict[str, float]:
-        return {"bpc": lm.evaluate(model, valid)["valid_loss"] / math.log(2)}
+        return {"bpc": lm.evaluate_stream(model, valid)["loss"] / math.log(2)}
 
-    return Task(f"character-level language model on {data.name}", build, batches, loss, evaluate, "bpc", True,
+    return Task(f"character-level language model on {data.name}", build, loss.passes(stream), loss, evaluate, "bpc", True,
                 baseline=math.log2(V), info={"vocab_size": V, "train_chars": len(data.train),
                                              "valid_chars": len(valid), "steps_per_epoch": len(stream)})
 
@@ -247,12 +243,11 @@ def classification_task(train: tuple[torch.Tensor, torch.Tensor], valid: tuple[t
         return [(x_train[i], y_train[i]) for i in order.split(batch_size)]
 
     def loss_fn(model, batch) -> torch.Tensor:
-        dev = next(model.parameters()).device
         x, y = batch
-        return F.cross_entropy(model(x.to(dev))[0], y.to(dev))
+        return F.cross_entropy(model(x)[0], y)
 
     def evaluate(model) -> dict[str, float]:
-        dev = next(model.parameters()).device
+        dev = device_of(model)
         return {"error": (model(x_valid.to(dev))[0].argmax(-1).cpu() != y_valid).float().mean().item()}
 
     commonest = torch.bincount(y_valid, minlength=n_classes).max().item() / len(y_valid)

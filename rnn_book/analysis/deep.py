@@ -108,23 +108,3 @@ def causal_perplexity(model, ids: torch.Tensor, n: int = 64, context: int = 64, 
     w = random_windows(ids, n, context, torch.Generator().manual_seed(seed))
     logits = model(w[:, :-1])[0][:, -1]
     return math.exp(F.cross_entropy(logits, w[:, -1]).item())
-
-
-@torch.no_grad()
-def generate(model, vocab, prompt: str, n_chars: int = 200, temperature: float = 0.7, seed: int = 0) -> str:
-    """Sample one character at a time, re-reading the whole text each step (works for any direction)."""
-    model.eval()
-    g = torch.Generator().manual_seed(seed)
-    ids = vocab.encode(prompt).tolist()
-    for _ in range(n_chars):
-        logits = model(torch.tensor([ids[-200:]]))[0][0, -1] / temperature
-        ids.append(int(torch.multinomial(F.softmax(logits, -1), 1, generator=g)))
-    return vocab.decode(ids)
-
-
-def word_share(text: str, known: set[str]) -> float:
-    """Share of the generated words (letters only, lower case) that are real words of the corpus."""
-    import re
-
-    words = re.findall(r"[a-z]+", text.lower())
-    return sum(w in known for w in words) / max(1, len(words))

@@ -15,12 +15,11 @@ Per sequence in the batch and per time step of the textbook cells (:mod:`rnn_boo
 """
 from __future__ import annotations
 
-KINDS = ("rnn", "lstm", "gru")
+from ..checks import check_kind
 
 
 def _check(kind: str, input_size: int, hidden_size: int) -> str:
-    if not isinstance(kind, str) or kind.lower() not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
+    check_kind(kind, "flops")
     for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{name} must be a positive int; got {v!r}")

@@ -13,10 +13,10 @@ from torch.nn import functional as F
 from .. import scratch
 from ..data.lag_tasks import bracket_balance
 from ..models import SequenceModel
-from ..settings import device, device_of, epoch_seed, seed as set_seed, threads
+from ..settings import device, device_of, seed as set_seed, threads
 from ..train import fit
 from ..weights import layer_of, twin
-from .memory import HELD_OUT_SEED, STEPS_PER_EPOCH
+from .memory import COUNTER_DATA_SEED, LAG_TEST_SEED, STEPS_PER_EPOCH
 
 # -- gate values of a trained model -----------------------------------------------------------------
 
@@ -95,9 +95,9 @@ def train_counter(T: int = 40, hidden_size: int = 16, steps: int = 200, seed: in
     set_seed(seed)
     model = SequenceModel("lstm", engine, hidden_size, 3, vocab_size=2, embed_size=4, head="every_step")
     dev = device()
-    x_test, y_test, _ = bracket_balance(500, T, seed=HELD_OUT_SEED)
+    x_test, y_test, _ = bracket_balance(500, T, seed=LAG_TEST_SEED)
     x_test, y_test = x_test.to(dev), y_test.to(dev)
-    data = torch.Generator().manual_seed(epoch_seed(seed, 0))
+    data = torch.Generator().manual_seed(COUNTER_DATA_SEED + seed)
 
     def batches(epoch):
         x, y, _ = bracket_balance(batch_size * STEPS_PER_EPOCH, T, seed=data)

@@ -30,6 +30,8 @@ from ..train import History, fit
 from ..weights import set_forget_bias
 
 HELD_OUT_SEED = 999_983        # test data come from seeds no training batch ever uses (training: epoch_seed)
+# the LSTM chapter's tasks: one fixed test set for every run, and the start of each run's training stream
+LAG_TEST_SEED, MARKED_DATA_SEED, COUNTER_DATA_SEED = 2024, 10_000, 20_000
 STEPS_PER_EPOCH = 50           # fit's "epoch" for generated tasks: fresh data, and a point on the curve
 SOLVED, NO_MEMORY = 0.1, 0.9   # loss / baseline below SOLVED: solved; at least NO_MEMORY: no better than no memory
 RELIABLE, NEAR_CHANCE = 0.9, 0.05
@@ -249,9 +251,9 @@ def train_marked_recall(kind: str, T: int, hidden_size: int = 32, steps: int = 3
     if forget_bias is not None:
         set_forget_bias(model, forget_bias)
     dev = settings.device()
-    x_test, y_test, lag_test = marked_recall(1000, T, n_symbols, seed=HELD_OUT_SEED)
+    x_test, y_test, lag_test = marked_recall(1000, T, n_symbols, seed=LAG_TEST_SEED)
     x_test, y_test, long = x_test.to(dev), y_test.to(dev), (lag_test >= 2 * T // 3).to(dev)
-    data = torch.Generator().manual_seed(settings.epoch_seed(seed, 0))
+    data = torch.Generator().manual_seed(MARKED_DATA_SEED + seed)
 
     def batches(epoch):
         x, y, _ = marked_recall(batch_size * eval_every, T, n_symbols, seed=data)

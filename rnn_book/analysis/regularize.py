@@ -22,43 +22,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..data.text import CharVocab, StatefulBatches, load_corpus
-from ..tasks.lm import StatefulLoss, evaluate
+from ..data.text import SmallCorpus, StatefulBatches
+from ..tasks.lm import StatefulLoss, evaluate_stream
 from ..models import SequenceModel
 from ..settings import seed as set_seed
 from ..train import History, fit
-
-
-@dataclass
-class SmallCorpus:
-    """A deliberately small training text and a separate, larger validation text, as id streams."""
-
-    vocab: CharVocab
-    train: torch.Tensor
-    valid: torch.Tensor
-
-    def __repr__(self) -> str:
-        return f"SmallCorpus({len(self.train):,} training and {len(self.valid):,} validation characters, " \
-               f"{len(self.vocab)} symbols)"
-
-
-def small_corpus(train_chars: int, valid_chars: int, corpus: str = "moby_dick", offset: int = 20_000) -> SmallCorpus:
-    """The ``train_chars`` characters after ``offset`` for training, the ``valid_chars`` after them for validation.
-
-    The vocabulary is built from the training text only; a character it lacks becomes ``<unk>``.
-    ``offset`` skips the book's front matter (title page, contents, etymology).
-    """
-    for name, v in (("train_chars", train_chars), ("valid_chars", valid_chars)):
-        if not isinstance(v, int) or v < 100:
-            raise ValueError(f"small_corpus: {name} must be an int of at least 100; got {v!r}")
-    text = load_corpus(corpus)
-    if offset + train_chars + valid_chars > len(text):
-        raise ValueError(f"small_corpus: offset + train_chars + valid_chars = {offset + train_chars + valid_chars} "
-                         f"exceeds the {len(text)} characters of {corpus!r}")
-    train_text = text[offset:offset + train_chars]
-    valid_text = text[offset + train_chars:offset + train_chars + valid_chars]
-    vocab = CharVocab(train_text)
-    return SmallCorpus(vocab, vocab.encode(train_text), vocab.encode(valid_text))
 
 
 def regimes(dropout: float = 0.5, recurrent_dropout: float = 0.5, weight_decay: float = 1.0,
@@ -74,7 +42,7 @@ def regimes(dropout: float = 0.5, recurrent_dropout: float = 0.5, weight_decay: 
 
 
 @dataclass
-class Result:
+class RegimeResult:
     """One run: its history (``valid`` holds ``train_loss`` and ``valid_loss`` in eval mode) and the kept epoch."""
 
     name: str
@@ -115,7 +83,7 @@ def build_model(data: SmallCorpus, regime: dict | None = None, *, hidden_size: i
 
 def train_regime(data: SmallCorpus, name: str, regime: dict, *, hidden_size: int = 128, num_layers: int = 2,
                  embed_size: int = 32, epochs: int = 20, lr: float = 3e-3, batch_size: int = 16, seq_len: int = 64,
-                 clip: float = 1.0, seed: int = 0, eval_batch: int = 32) -> Result:
+                 clip: float = 1.0, seed: int = 0, eval_batch: int = 32) -> RegimeResult:
     """Train the LSTM of the experiment under one regime (a dict from :func:`regimes`)."""
     unknown = set(regime) - {"dropout", "recurrent_dropout", "weight_decay", "patience"}
     if unknown:
@@ -124,26 +92,21 @@ def train_regime(data: SmallCorpus, name: str, regime: dict, *, hidden_size: int
     set_seed(seed)
     model = build_model(data, regime, hidden_size=hidden_size, num_layers=num_layers, embed_size=embed_size)
     loss = StatefulLoss()
-    batches = StatefulBatches(data.train, batch_size, seq_len)
-
-    def epoch_batches(epoch: int):
-        loss.reset()                     # every pass starts the streams from their beginning
-        return batches
 
     def both_losses(m) -> dict[str, float]:
         # many short streams: the same measurement for both texts, and few sequential steps
-        return {"train_loss": evaluate(m, data.train, eval_batch, 256)["valid_loss"],
-                "valid_loss": evaluate(m, data.valid, eval_batch, 256)["valid_loss"]}
+        return {"train_loss": evaluate_stream(m, data.train, eval_batch, 256)["loss"],
+                "valid_loss": evaluate_stream(m, data.valid, eval_batch, 256)["loss"]}
 
     patience = regime.get("patience")
-    hist = fit(model, epoch_batches, loss, epochs=epochs, lr=lr, optimizer="adamw",
+    hist = fit(model, loss.passes(StatefulBatches(data.train, batch_size, seq_len)), loss, epochs=epochs, lr=lr, optimizer="adamw",
                weight_decay=regime.get("weight_decay", 0.0), clip=clip, evaluate=both_losses,
                early_stopping=("valid_loss", patience) if patience else None)
     kept = hist.best_epoch if patience else len(hist.valid) - 1
-    return Result(name, hist, kept, dict(regime))
+    return RegimeResult(name, hist, kept, dict(regime))
 
 
-def run_all(data: SmallCorpus, runs: dict[str, dict] | None = None, **kwargs) -> dict[str, Result]:
+def run_all(data: SmallCorpus, runs: dict[str, dict] | None = None, **kwargs) -> dict[str, RegimeResult]:
     """Train every regime of ``runs`` (default :func:`regimes`) from the same seed on the same batches."""
     runs = regimes() if runs is None else runs
     return {name: train_regime(data, name, regime, **kwargs) for name, regime in runs.items()}
@@ -156,7 +119,7 @@ def unigram_loss(data: SmallCorpus) -> float:
     return float(-logp[data.valid].mean())
 
 
-def plot_curves(results: dict[str, Result], unigram: float | None = None):
+def plot_curves(results: dict[str, RegimeResult], unigram: float | None = None):
     """One panel per regime: training and validation loss (eval mode) against epochs, the kept epoch marked."""
     import matplotlib.pyplot as plt
 
@@ -180,12 +143,12 @@ def plot_curves(results: dict[str, Result], unigram: float | None = None):
     return fig
 
 
-def summary(results: dict[str, Result]) -> list[dict[str, object]]:
+def summary(results: dict[str, RegimeResult]) -> list[dict[str, object]]:
     """Rows for :func:`rnn_book.plots.table`: losses and gap of the kept weights per regime."""
     return [{"regime": r.name, "epochs run": len(r.history.valid), "kept epoch": r.kept_epoch + 1,
              "train loss": r.train_loss, "valid loss": r.valid_loss, "gap": r.gap,
              "best valid loss": r.best_valid_loss} for r in results.values()]
 
 
-__all__ = ["SmallCorpus", "small_corpus", "regimes", "Result", "build_model", "train_regime", "run_all", "unigram_loss",
+__all__ = ["regimes", "RegimeResult", "build_model", "train_regime", "run_all", "unigram_loss",
            "plot_curves", "summary"]

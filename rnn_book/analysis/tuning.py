@@ -19,14 +19,13 @@ from typing import Sequence
 import numpy as np
 
 from ..data.text import StatefulBatches
-from ..tasks.lm import StatefulLoss, evaluate
+from ..tasks.lm import StatefulLoss, evaluate_stream
 from ..models import SequenceModel
-from .regularize import SmallCorpus
-from ..settings import device
+from ..data.text import SmallCorpus
+from ..checks import KINDS, check_kind
 from ..settings import seed as set_seed
 from ..train import fit
 
-KINDS = ("rnn", "lstm", "gru")
 
 
 @dataclass
@@ -35,7 +34,7 @@ class Trial:
 
     kind: str
     lr: float
-    hidden: int
+    hidden_size: int
     valid_loss: float
     seconds: float
 
@@ -44,43 +43,36 @@ class Trial:
         return math.isfinite(self.valid_loss)
 
 
-def train_once(data: SmallCorpus, kind: str, lr: float, hidden: int, *, steps: int = 60, batch_size: int = 16,
+def train_once(data: SmallCorpus, kind: str, lr: float, hidden_size: int, *, steps: int = 60, batch_size: int = 16,
                seq_len: int = 32, embed_size: int = 32, engine: str = "cudnn", seed: int = 0) -> Trial:
     """Train one model for ``steps`` optimiser steps (Adam, gradient norm clipped at 1) and score it."""
-    if kind not in KINDS:
-        raise ValueError(f"train_once: kind must be one of {KINDS}; got {kind!r}")
+    check_kind(kind, "train_once")
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"train_once: lr must be a positive number; got {lr!r}")
-    if not (isinstance(hidden, (int, np.integer)) and hidden > 0):
-        raise ValueError(f"train_once: hidden must be a positive int; got {hidden!r}")
+    if not (isinstance(hidden_size, (int, np.integer)) and hidden_size > 0):
+        raise ValueError(f"train_once: hidden_size must be a positive int; got {hidden_size!r}")
     set_seed(seed)
     V = len(data.vocab)
-    model = SequenceModel(kind, engine, int(hidden), V, vocab_size=V, embed_size=embed_size).to(device())
+    model = SequenceModel(kind, engine, int(hidden_size), V, vocab_size=V, embed_size=embed_size)
     loss = StatefulLoss()
-    batches = StatefulBatches(data.train, batch_size, seq_len)
-
-    def epoch_batches(epoch: int):
-        loss.reset()
-        return batches
-
     t0 = time.perf_counter()
-    hist = fit(model, epoch_batches, loss, epochs=steps, lr=float(lr), clip=1.0, max_steps=steps)
-    value = float("nan") if hist.diverged else evaluate(model, data.valid, batch_size, 256)["valid_loss"]
-    return Trial(kind, float(lr), int(hidden), value if math.isfinite(value) else float("nan"),
+    hist = fit(model, loss.passes(StatefulBatches(data.train, batch_size, seq_len)), loss, epochs=steps, lr=float(lr), clip=1.0, max_steps=steps)
+    value = float("nan") if hist.diverged else evaluate_stream(model, data.valid, batch_size, 256)["loss"]
+    return Trial(kind, float(lr), int(hidden_size), value if math.isfinite(value) else float("nan"),
                  time.perf_counter() - t0)
 
 
-def grid(data: SmallCorpus, kinds: Sequence[str], lrs: Sequence[float], hiddens: Sequence[int], **kwargs) -> list[Trial]:
+def grid(data: SmallCorpus, kinds: Sequence[str], lrs: Sequence[float], hidden_sizes: Sequence[int], **kwargs) -> list[Trial]:
     """Every (kind, lr, hidden) combination, each from the same seed."""
-    return [train_once(data, k, lr, h, **kwargs) for k in kinds for h in hiddens for lr in lrs]
+    return [train_once(data, k, lr, h, **kwargs) for k in kinds for h in hidden_sizes for lr in lrs]
 
 
-def matrix(trials: Sequence[Trial], kind: str, lrs: Sequence[float], hiddens: Sequence[int]) -> np.ndarray:
+def matrix(trials: Sequence[Trial], kind: str, lrs: Sequence[float], hidden_sizes: Sequence[int]) -> np.ndarray:
     """Validation loss of ``kind`` as a (hidden, lr) matrix, for :func:`rnn_book.plots.heatmap`."""
-    m = np.full((len(hiddens), len(lrs)), np.nan)
+    m = np.full((len(hidden_sizes), len(lrs)), np.nan)
     for t in trials:
-        if t.kind == kind and t.lr in lrs and t.hidden in hiddens:
-            m[list(hiddens).index(t.hidden), list(lrs).index(t.lr)] = t.valid_loss
+        if t.kind == kind and t.lr in lrs and t.hidden_size in hidden_sizes:
+            m[list(hidden_sizes).index(t.hidden_size), list(lrs).index(t.lr)] = t.valid_loss
     return m
 
 
@@ -103,7 +95,7 @@ def spread(trials: Sequence[Trial], kind: str, axis: str, ceiling: float) -> flo
     """
     if axis not in ("lr", "hidden"):
         raise ValueError(f"spread: axis must be 'lr' or 'hidden'; got {axis!r}")
-    other = "hidden" if axis == "lr" else "lr"
+    other = "hidden_size" if axis == "lr" else "lr"
     groups: dict[float, list[float]] = {}
     for t in trials:
         if t.kind == kind:
@@ -114,9 +106,9 @@ def spread(trials: Sequence[Trial], kind: str, axis: str, ceiling: float) -> flo
     return float(np.mean(ranges))
 
 
-def subset(trials: Sequence[Trial], kind: str, lrs: Sequence[float], hiddens: Sequence[int]) -> list[Trial]:
-    """The trials of ``kind`` on the sub-grid ``lrs`` x ``hiddens`` (a coarser grid search, already paid for)."""
-    return [t for t in trials if t.kind == kind and t.lr in lrs and t.hidden in hiddens]
+def subset(trials: Sequence[Trial], kind: str, lrs: Sequence[float], hidden_sizes: Sequence[int]) -> list[Trial]:
+    """The trials of ``kind`` on the sub-grid ``lrs`` x ``hidden_sizes`` (a coarser grid search, already paid for)."""
+    return [t for t in trials if t.kind == kind and t.lr in lrs and t.hidden_size in hidden_sizes]
 
 
 def summary(trials: Sequence[Trial], threshold: float, ceiling: float) -> list[dict[str, object]]:
@@ -127,7 +119,7 @@ def summary(trials: Sequence[Trial], threshold: float, ceiling: float) -> list[d
         ok = sorted(t.lr for t in mine if trains(t, threshold))
         b = best(mine)
         rows.append({"model": k.upper(), "settings that train": f"{np.mean([trains(t, threshold) for t in mine]):.0%}",
-                     "best loss": b.valid_loss, "best lr": f"{b.lr:.0e}", "best hidden": b.hidden,
+                     "best loss": b.valid_loss, "best lr": f"{b.lr:.0e}", "best hidden": b.hidden_size,
                      "learning rates that train": f"{ok[0]:.0e} .. {ok[-1]:.0e}" if ok else "none",
                      "spread over lr": _spread_or_nan(mine, k, "lr", ceiling),
                      "spread over hidden": _spread_or_nan(mine, k, "hidden", ceiling)})
@@ -149,13 +141,13 @@ def log_uniform(rng: np.random.Generator, low: float, high: float, n: int) -> np
 
 
 def random_search(data: SmallCorpus, kind: str, budget: int, lr_range: tuple[float, float],
-                  hiddens: Sequence[int], seed: int = 0, **kwargs) -> list[Trial]:
-    """``budget`` trials: lr log-uniform in ``lr_range``, hidden size drawn uniformly from ``hiddens``."""
+                  hidden_sizes: Sequence[int], seed: int = 0, **kwargs) -> list[Trial]:
+    """``budget`` trials: lr log-uniform in ``lr_range``, hidden size drawn uniformly from ``hidden_sizes``."""
     if not isinstance(budget, int) or budget < 1:
         raise ValueError(f"random_search: budget must be a positive int; got {budget!r}")
     rng = np.random.default_rng(seed)
     lrs = log_uniform(rng, lr_range[0], lr_range[1], budget)
-    hs = rng.choice(np.asarray(hiddens), size=budget)
+    hs = rng.choice(np.asarray(hidden_sizes), size=budget)
     return [train_once(data, kind, float(lr), int(h), **kwargs) for lr, h in zip(lrs, hs)]
 
 
@@ -167,21 +159,21 @@ def best(trials: Sequence[Trial]) -> Trial:
     return min(finite, key=lambda t: t.valid_loss)
 
 
-def plot_heatmaps(trials: Sequence[Trial], lrs: Sequence[float], hiddens: Sequence[int],
+def plot_heatmaps(trials: Sequence[Trial], lrs: Sequence[float], hidden_sizes: Sequence[int],
                   kinds: Sequence[str] = KINDS, vmax: float | None = None):
     """One heatmap per kind: validation loss over (hidden size, learning rate); blank = diverged."""
     import matplotlib.pyplot as plt
 
     from ..plots import heatmap
 
-    mats = [matrix(trials, k, lrs, hiddens) for k in kinds]
+    mats = [matrix(trials, k, lrs, hidden_sizes) for k in kinds]
     finite = np.concatenate([m[np.isfinite(m)] for m in mats])
     vmin = float(finite.min()) if finite.size else None
     fig, axes = plt.subplots(1, len(kinds), figsize=(4.2 * len(kinds), 3.2))
     axes = [axes] if len(kinds) == 1 else list(axes)
     for ax, k, m in zip(axes, kinds, mats):
         heatmap(m, f"{k.upper()}: validation loss", "learning rate", "hidden size",
-                xticks=[f"{lr:.0e}" for lr in lrs], yticks=list(hiddens), ax=ax, cmap="viridis_r",
+                xticks=[f"{lr:.0e}" for lr in lrs], yticks=list(hidden_sizes), ax=ax, cmap="viridis_r",
                 colorbar="nats per character", annotate=True, vmin=vmin, vmax=vmax)
     fig.tight_layout()
     return fig
@@ -194,7 +186,7 @@ def plot_search(grid_trials: Sequence[Trial], random_trials: Sequence[Trial], fa
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
     for trials, name, marker in ((grid_trials, "grid", "s"), (random_trials, "random", "o")):
         lr = [t.lr for t in trials]
-        a.scatter(lr, [t.hidden for t in trials], marker=marker, label=name, alpha=0.8)
+        a.scatter(lr, [t.hidden_size for t in trials], marker=marker, label=name, alpha=0.8)
         b.scatter(lr, [t.valid_loss if t.finite else fail_value for t in trials], marker=marker, label=name,
                   alpha=0.8)
     for ax in (a, b):

@@ -11,6 +11,8 @@ import datetime
 import random
 import re
 
+from .split import check_split, split_of
+
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -87,19 +89,16 @@ def parse_english_date(text: str) -> datetime.date:
     return _check_date(date, "parse_english_date")
 
 
+YEAR_SALT = 0x5BD1E995         # a split of the years independent of the numbers' (1800..2199 are numbers too)
+
+
 def split_of_year(year: int) -> str:
-    """'test', 'valid' or 'train' for a whole year, by the same Fibonacci hashing as the numbers."""
-    frac = ((year * 0x9E3779B1) ^ 0x5BD1E995) & 0xFFFFFFFF   # xor: not the same years as the numbers 1800..2199
-    if frac < 0.10 * 2 ** 32:
-        return "test"
-    if frac < 0.15 * 2 ** 32:
-        return "valid"
-    return "train"
+    """'test', 'valid' or 'train' for a whole year (:func:`rnn_book.data.split.split_of`)."""
+    return split_of(year, salt=YEAR_SALT)
 
 
 def years(split: str) -> list[int]:
-    if split not in ("train", "valid", "test"):
-        raise ValueError(f"years: split must be 'train', 'valid' or 'test'; got {split!r}")
+    check_split(split, "years")
     return [y for y in range(FIRST_YEAR, LAST_YEAR + 1) if split_of_year(y) == split]
 
 

@@ -13,8 +13,8 @@ from typing import Iterator, NamedTuple, Sequence
 import torch
 
 from . import dates, zh_numbers
+from .vocab import Vocab
 
-PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 
 
 def tokenize_en(text: str) -> list[str]:
@@ -29,35 +29,6 @@ def tokenize_zh(text: str) -> list[str]:
     if not isinstance(text, str):
         raise TypeError(f"tokenize_zh: expected a string; got {type(text).__name__}")
     return [c for c in text if not c.isspace()]
-
-
-class Vocab:
-    """Tokens <-> ids; ids 0..3 are <pad>, <bos>, <eos>, <unk>, the rest sorted so that ids are repeatable."""
-
-    def __init__(self, tokens: Sequence[str]):
-        self.itos = [PAD, BOS, EOS, UNK] + sorted(set(tokens) - {PAD, BOS, EOS, UNK})
-        self.stoi = {t: i for i, t in enumerate(self.itos)}
-
-    pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def __contains__(self, token: str) -> bool:
-        return token in self.stoi
-
-    def encode(self, tokens: Sequence[str], eos: bool = False) -> list[int]:
-        return [self.stoi.get(t, self.unk_id) for t in tokens] + ([self.eos_id] if eos else [])
-
-    def decode(self, ids, sep: str = "") -> str:
-        """ids -> text, stopping at the first <eos> and skipping <pad>/<bos>."""
-        out = []
-        for i in (ids.tolist() if isinstance(ids, torch.Tensor) else ids):
-            if i == self.eos_id:
-                break
-            if i not in (self.pad_id, self.bos_id):
-                out.append(self.itos[i])
-        return sep.join(out)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import gzip
 from importlib import resources
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
+
+from .vocab import CharVocab
 
 # name -> file in rnn_book/data/corpora (sources and licences: rnn_book/data/DATA_LICENSE.md)
 CORPORA = {
@@ -21,37 +24,6 @@ def load_corpus(name: str, max_chars: int | None = None) -> str:
     raw = resources.files("rnn_book.data").joinpath("corpora", CORPORA[name]).read_bytes()
     text = gzip.decompress(raw).decode("utf-8")
     return text[:max_chars] if max_chars else text
-
-
-class CharVocab:
-    """Characters <-> ids. Id 0 is ``<unk>`` (a character never seen in training); id 1 is ``<pad>``."""
-
-    UNK, PAD = "<unk>", "<pad>"
-
-    def __init__(self, text: str, min_count: int = 1):
-        from collections import Counter
-
-        counts = Counter(text)
-        self.itos = [self.UNK, self.PAD] + sorted(c for c, n in counts.items() if n >= min_count)
-        self.stoi = {s: i for i, s in enumerate(self.itos)}
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    @property
-    def unk_id(self) -> int:
-        return 0
-
-    @property
-    def pad_id(self) -> int:
-        return 1
-
-    def encode(self, text: str) -> torch.Tensor:
-        return torch.tensor([self.stoi.get(c, 0) for c in text], dtype=torch.long)
-
-    def decode(self, ids) -> str:
-        ids = ids.tolist() if isinstance(ids, torch.Tensor) else ids
-        return "".join(self.itos[i] if i > 1 else ("?" if i == 0 else "") for i in ids)
 
 
 def split_contiguous(ids: torch.Tensor, valid_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,3 +64,35 @@ class StatefulBatches:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for start in range(0, self.x.shape[1], self.seq_len):
             yield self.x[:, start:start + self.seq_len], self.y[:, start:start + self.seq_len]
+
+
+@dataclass
+class SmallCorpus:
+    """A deliberately small training text and a separate, larger validation text, as id streams."""
+
+    vocab: CharVocab
+    train: torch.Tensor
+    valid: torch.Tensor
+
+    def __repr__(self) -> str:
+        return f"SmallCorpus({len(self.train):,} training and {len(self.valid):,} validation characters, " \
+               f"{len(self.vocab)} symbols)"
+
+
+def small_corpus(train_chars: int, valid_chars: int, corpus: str = "moby_dick", offset: int = 20_000) -> SmallCorpus:
+    """The ``train_chars`` characters after ``offset`` for training, the ``valid_chars`` after them for validation.
+
+    The vocabulary is built from the training text only; a character it lacks becomes ``<unk>``.
+    ``offset`` skips the book's front matter (title page, contents, etymology).
+    """
+    for name, v in (("train_chars", train_chars), ("valid_chars", valid_chars)):
+        if not isinstance(v, int) or v < 100:
+            raise ValueError(f"small_corpus: {name} must be an int of at least 100; got {v!r}")
+    text = load_corpus(corpus)
+    if offset + train_chars + valid_chars > len(text):
+        raise ValueError(f"small_corpus: offset + train_chars + valid_chars = {offset + train_chars + valid_chars} "
+                         f"exceeds the {len(text)} characters of {corpus!r}")
+    train_text = text[offset:offset + train_chars]
+    valid_text = text[offset + train_chars:offset + train_chars + valid_chars]
+    vocab = CharVocab(train_text)
+    return SmallCorpus(vocab, vocab.encode(train_text), vocab.encode(valid_text))

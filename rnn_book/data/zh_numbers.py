@@ -16,6 +16,8 @@ from __future__ import annotations
 import random
 import re
 
+from .split import check_split, split_of as split_by_hash
+
 DIGITS = "零一二三四五六七八九"
 UNITS = ("", "十", "百", "千")
 MAX_NUMBER = 99_999_999
@@ -136,21 +138,12 @@ def parse_english(text: str) -> int:
 
 # -- splits: a fixed 10% of all numbers is never trained on -------------------------------------------
 def split_of(n: int) -> str:
-    """'test', 'valid' or 'train' for each number, fixed forever by Fibonacci hashing of n.
+    """'test', 'valid' or 'train' for each number, fixed forever (:func:`rnn_book.data.split.split_of`).
 
-    The fractional part of n·φ (φ = golden ratio, here in 32-bit integers) spreads consecutive numbers
-    evenly: numbers with a fraction below 0.1 are held out for testing, the next 0.05 for validation.
     Numbers below 100 are always trained on: they are the vocabulary itself ("zero" occurs nowhere
     else), and no model can be asked to translate a word it has never seen.
     """
-    if n < 100:
-        return "train"
-    frac = (n * 0x9E3779B1) & 0xFFFFFFFF
-    if frac < 0.10 * 2 ** 32:
-        return "test"
-    if frac < 0.15 * 2 ** 32:
-        return "valid"
-    return "train"
+    return "train" if n < 100 else split_by_hash(n)
 
 
 def sample_numbers(count: int, split: str = "train", max_value: int = MAX_NUMBER, rng: random.Random | None = None,
@@ -159,8 +152,7 @@ def sample_numbers(count: int, split: str = "train", max_value: int = MAX_NUMBER
 
     Drawing the length first gives short numbers a fair share (uniform draws would be nearly all 8 digits).
     """
-    if split not in ("train", "valid", "test"):
-        raise ValueError(f"sample_numbers: split must be 'train', 'valid' or 'test'; got {split!r}")
+    check_split(split, "sample_numbers")
     _check_number(max_value, "sample_numbers(max_value)")
     rng = rng or random.Random(0)
     top = len(str(max_value))

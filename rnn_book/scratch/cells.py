@@ -69,6 +69,7 @@ class RNNCell(Cell):
         phi = torch.tanh if self.nonlinearity == "tanh" else torch.relu
         # h_t = φ(x_t W_xh + h_{t-1} W_hh + b_h)
         h_t = phi(x_t @ self.W_xh + h @ self.W_hh + self.b_h)
+        self._record(h=h_t)
         return h_t
 
     def to_torch_layout(self, grad: bool = False):

@@ -154,8 +154,11 @@ class FusedRNNCell(FusedCell):
         self.nonlinearity = nonlinearity
 
     def forward(self, xp_t, h):
-        a = torch.addmm(xp_t, h, self.recurrent_weight(xp_t, h))
-        return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
+        phi = torch.tanh if self.nonlinearity == "tanh" else torch.relu
+        # h_t = φ(x_t W_xh + h_{t-1} W_hh + b_h)              (x_t W_xh + b_h computed for every step up front)
+        h_t = phi(torch.addmm(xp_t, h, self.recurrent_weight(xp_t, h)))
+        self._record(h=h_t)
+        return h_t
 
 
 class FusedLSTMCell(FusedCell):

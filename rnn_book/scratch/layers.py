@@ -144,8 +144,8 @@ class Recurrent(nn.Module):
     def tracing(self, layer: int = 0, direction: int = 0):
         """Record the gate values of one cell during the forward passes inside the ``with`` block.
 
-        Yields a dict that, on exit, maps each recorded name (LSTM: i, f, o, c_tilde, c, h;
-        GRU: r, z, h_tilde, h) to a tensor of shape (batch, time, hidden) in time order.
+        Yields a dict that, on exit, maps each recorded name (RNN: h; LSTM: i, f, o, c_tilde,
+        c, h; GRU: r, z, h_tilde, h) to a tensor of shape (batch, time, hidden) in time order.
         """
         cell = self.cell(layer, direction)
         cell.trace = []

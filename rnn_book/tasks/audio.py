@@ -208,11 +208,6 @@ def trim(x, sr: int = SAMPLE_RATE, threshold_db: float = -50.0, pad_ms: float = 
     return x[a:b].clone()
 
 
-def peak_normalise(x, peak: float = 0.9) -> torch.Tensor:
-    x = _as_wave(x, "peak_normalise")
-    return x * (peak / x.abs().max().clamp_min(1e-9))
-
-
 def add_noise(x, snr_db: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """White noise at a signal-to-noise ratio of ``snr_db`` decibels (power ratio 10^(snr/10))."""
     x = _as_wave(x, "add_noise")

@@ -7,6 +7,7 @@ stream) but ``detach``-es it, so gradients flow back at most ``seq_len`` steps: 
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from itertools import islice
@@ -14,10 +15,11 @@ from itertools import islice
 import torch
 import torch.nn.functional as F
 
-from ..data.text import CharVocab, StatefulBatches, load_corpus, split_contiguous
+from ..data.text import StatefulBatches, load_corpus, split_contiguous
+from ..data.vocab import CharVocab
 from ..models import SequenceModel, detach_state
-from ..plots import LivePlot, curves
-from ..settings import describe_device, device, pick
+from ..plots import LivePlot, perplexity_curves
+from ..settings import describe_device, device, device_of, pick, seed as set_seed
 from ..train import History, fit
 
 
@@ -70,30 +72,34 @@ class StatefulLoss:
         """Forget the state (at the start of a pass over the text, where the streams start afresh)."""
         self.state = None
 
+    def passes(self, batches):
+        """``epoch -> batches`` for :func:`~rnn_book.train.fit`: every epoch is a new pass over the text,
+        so the carried state starts again from zero where the streams start again."""
+        def epoch(_):
+            self.reset()
+            return batches
+        return epoch
+
     def __call__(self, model, batch) -> torch.Tensor:
-        x, y = (t.to(_device_of(model)) for t in batch)
+        x, y = (t.to(device_of(model)) for t in batch)
         logits, state = model(x, self.state)
         self.state = detach_state(state)
         self.tokens += y.numel()
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
 
-def _device_of(model) -> torch.device:
-    return next(model.parameters()).device
-
-
 def stream(ids: torch.Tensor, batch_size: int, seq_len: int, loss: StatefulLoss):
     """Stateful batches forever, pass after pass; the carried state is reset where each pass begins."""
-    batches = StatefulBatches(ids, batch_size, seq_len)
+    passes = loss.passes(StatefulBatches(ids, batch_size, seq_len))
     while True:
-        loss.reset()
-        yield from batches
+        yield from passes(None)
 
 
 @torch.no_grad()
-def evaluate(model, ids: torch.Tensor, batch_size: int = 16, seq_len: int = 256, carry: bool = True
-             ) -> dict[str, float]:
-    """Mean loss (nats per character) and perplexity on a stream, reading it statefully.
+def evaluate_stream(model, ids: torch.Tensor, batch_size: int = 16, seq_len: int = 256, carry: bool = True
+                    ) -> dict[str, float]:
+    """Mean loss (nats per character) and perplexity on a stream of ids, reading it statefully:
+    ``{"loss": ..., "ppl": ...}``.
 
     The mean is over characters, not over batches: the last batch may be shorter, and averaging
     batch means would over-weight its few characters. ``carry=False`` starts every batch from a
@@ -102,7 +108,7 @@ def evaluate(model, ids: torch.Tensor, batch_size: int = 16, seq_len: int = 256,
     was_training = model.training
     model.eval()
     total, count, state = 0.0, 0, None
-    dev = _device_of(model)
+    dev = device_of(model)
     batch_size = max(1, min(batch_size, (len(ids) - 1) // 2))
     for x, y in StatefulBatches(ids, batch_size, seq_len):
         logits, state = model(x.to(dev), state if carry else None)
@@ -110,46 +116,13 @@ def evaluate(model, ids: torch.Tensor, batch_size: int = 16, seq_len: int = 256,
         count += y.numel()
     model.train(was_training)
     loss = total / count
-    return {"valid_loss": loss, "valid_ppl": math.exp(loss)}
+    return {"loss": loss, "ppl": math.exp(loss)}
 
 
-class PerplexityPlot(LivePlot):
-    """The live loss plot, drawn as perplexity (exp of the loss) against optimiser steps."""
-
-    def __init__(self, title: str, steps_per_round: int, baselines: dict[str, float] | None = None):
-        super().__init__(title, "perplexity (lower is better)", metrics=("valid_loss",))
-        self.steps_per_round, self.baselines = steps_per_round, baselines
-
-    def update(self, epoch, history) -> None:
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
-        with self.out:
-            self.out.clear_output(wait=True)
-            fig = plot_perplexity(history, self.steps_per_round, self.title, self.baselines)
-            display(fig)
-            plt.close(fig)
-
-
-def plot_perplexity(history: History, steps_per_round: int, title: str, baselines: dict[str, float] | None = None,
-                    ax=None):
-    """Training and validation perplexity after each round of ``steps_per_round`` steps.
-
-    ``baselines`` ({"name": perplexity}) are drawn as dashed horizontal lines, e.g. the n-gram models.
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.4))
-    x = [steps_per_round * (i + 1) for i in range(len(history.train_loss))]
-    series = {"train (running mean over the round)": [math.exp(v) for v in history.train_loss],
-              "validation": [math.exp(v) for v in history.metric("valid_loss")]}
-    for (name, value), colour in zip((baselines or {}).items(), ("0.35", "tab:red", "tab:purple", "tab:brown")):
-        ax.axhline(value, ls="--", lw=1, color=colour, label=f"{name}: {value:.2f}")
-    curves(series, title, "optimiser steps", "perplexity (lower is better)", ax=ax, x=x, logy=True)
-    if baselines:
-        ax.legend(fontsize=8)
-    return ax.figure
+def validation_metrics(model, ids: torch.Tensor) -> dict[str, float]:
+    """:func:`evaluate_stream` under the names the training curves use: ``valid_loss`` and ``valid_ppl``."""
+    r = evaluate_stream(model, ids)
+    return {"valid_loss": r["loss"], "valid_ppl": r["ppl"]}
 
 
 @dataclass
@@ -177,11 +150,20 @@ class LMRun:
         return ppl[i]
 
 
-def make_model(kind: str, vocab_size: int, hidden_size: int, engine: str = "cudnn", embed_size: int = 64,
-               num_layers: int = 1) -> SequenceModel:
+def build_model(kind: str, vocab_size: int, hidden_size: int, engine: str = "cudnn", embed_size: int = 64,
+                num_layers: int = 1) -> SequenceModel:
     """Embedding -> recurrent layer (either engine) -> linear layer over the vocabulary."""
     return SequenceModel(kind, engine, hidden_size, vocab_size, vocab_size=vocab_size, embed_size=embed_size,
                          num_layers=num_layers)
+
+
+FINAL_LR_FRACTION = 1 / 20          # the cosine decay ends at this fraction of the starting learning rate
+
+
+def cosine_lr(lr: float, round_: int, rounds: int) -> float:
+    """The learning rate after ``round_`` (0-based) of ``rounds``: from ``lr`` down to ``lr * FINAL_LR_FRACTION``."""
+    low = lr * FINAL_LR_FRACTION
+    return low + (lr - low) * 0.5 * (1 + math.cos(math.pi * (round_ + 1) / (rounds - 1)))
 
 
 def train_lm(model, data: CharData, *, batch_size: int, seq_len: int, rounds: int, steps_per_round: int,
@@ -194,30 +176,30 @@ def train_lm(model, data: CharData, *, batch_size: int, seq_len: int, rounds: in
     when a run is shorter than one pass over the text. ``valid_chars`` scores only the first part
     of the validation block after each round (the final number in :attr:`LMRun.valid_ppl` uses the
     same part); ``patience`` turns on early stopping on the validation loss; ``baselines`` are drawn
-    on the live plot; ``decay`` lowers the learning rate along a cosine, from ``lr`` after the first
-    round to ``lr / 20`` in the last (small steps at the end settle the weights).
+    on the live plot; ``decay`` lowers the learning rate along a cosine (:func:`cosine_lr`; small
+    steps at the end settle the weights). The model trains on ``rnn_book.device()``.
     """
     for name, v in {"batch_size": batch_size, "seq_len": seq_len, "rounds": rounds,
                     "steps_per_round": steps_per_round}.items():
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"train_lm: {name} must be a positive int; got {v!r}")
-    dev = device()
-    model.to(dev)
+    model.to(device())                      # before the optimiser is built over its parameters
     loss = StatefulLoss()
     feed = stream(data.train, batch_size, seq_len, loss)
     valid = data.valid[:valid_chars] if valid_chars else data.valid
-    plot = PerplexityPlot(title, steps_per_round, baselines) if live else None
+    plot = LivePlot(title, "perplexity", draw=lambda h: perplexity_curves(h, steps_per_round, title, baselines)) \
+        if live else None
     opt = torch.optim.Adam(model.parameters(), lr=lr)
 
     def on_round(epoch, history):
         if decay and rounds > 1:
             for group in opt.param_groups:
-                group["lr"] = lr / 20 + (lr - lr / 20) * 0.5 * (1 + math.cos(math.pi * (epoch + 1) / (rounds - 1)))
+                group["lr"] = cosine_lr(lr, epoch, rounds)
         if plot is not None:
             plot.update(epoch, history)
 
     hist = fit(model, lambda epoch: islice(feed, steps_per_round), loss, epochs=rounds, optimizer=opt, clip=clip,
-               evaluate=lambda m: evaluate(m, valid), progress=progress, on_epoch=on_round,
+               evaluate=lambda m: validation_metrics(m, valid), progress=progress, on_epoch=on_round,
                early_stopping=("valid_loss", patience) if patience else None)
     cfg = dict(batch_size=batch_size, seq_len=seq_len, rounds=rounds, steps_per_round=steps_per_round, lr=lr,
                clip=clip, decay=decay)
@@ -226,23 +208,46 @@ def train_lm(model, data: CharData, *, batch_size: int, seq_len: int, rounds: in
 
 # ---------------------------------------------------------------- the chapter's experiments, sized by mode
 
-def settings(corpus: str) -> dict:
-    """Sizes for one corpus in the mode that runs (``RNN_BOOK_QUICK=1`` shrinks them)."""
-    if corpus == "moby_dick":
-        return dict(max_chars=pick(full=None, quick=200_000), min_count=1, num_layers=pick(full=2, quick=1),
-                    hidden_size=pick(full=256, quick=128), embed_size=pick(full=64, quick=32),
-                    batch_size=pick(full=64, quick=32), seq_len=pick(full=128, quick=64),
-                    rounds=pick(full=30, quick=6), steps_per_round=pick(full=100, quick=25),
-                    lr=pick(full=3e-3, quick=4e-3), valid_chars=None, patience=pick(full=3, quick=None),
-                    decay=pick(full=True, quick=False))
-    if corpus == "shijing":
-        return dict(max_chars=None, min_count=2, num_layers=1,
-                    hidden_size=pick(full=256, quick=128), embed_size=pick(full=64, quick=32),
-                    batch_size=16, seq_len=pick(full=64, quick=32),
-                    rounds=pick(full=30, quick=8), steps_per_round=pick(full=40, quick=25),
-                    lr=pick(full=3e-3, quick=1e-2), valid_chars=None, patience=pick(full=5, quick=None),
-                    decay=False)
-    raise ValueError(f"settings: no sizes for corpus {corpus!r}; known: moby_dick, shijing")
+@dataclass(frozen=True)
+class Config:
+    """The sizes of one corpus's experiment (:func:`config` picks the full or quick ones)."""
+
+    max_chars: int | None            # None: the whole corpus
+    min_count: int                   # rarer characters become <unk>
+    num_layers: int
+    hidden_size: int
+    embed_size: int
+    batch_size: int
+    seq_len: int
+    rounds: int
+    steps_per_round: int
+    lr: float
+    patience: int | None             # early stopping on the validation loss (None: off)
+    decay: bool                      # cosine learning-rate decay
+    valid_chars: int | None = None   # score only the first part of the validation block (None: all)
+
+
+CONFIGS = {
+    "moby_dick": {"full": Config(max_chars=None, min_count=1, num_layers=2, hidden_size=256, embed_size=64,
+                                 batch_size=64, seq_len=128, rounds=30, steps_per_round=100, lr=3e-3, patience=3,
+                                 decay=True),
+                  "quick": Config(max_chars=200_000, min_count=1, num_layers=1, hidden_size=128, embed_size=32,
+                                  batch_size=32, seq_len=64, rounds=6, steps_per_round=25, lr=4e-3, patience=None,
+                                  decay=False)},
+    "shijing": {"full": Config(max_chars=None, min_count=2, num_layers=1, hidden_size=256, embed_size=64,
+                               batch_size=16, seq_len=64, rounds=30, steps_per_round=40, lr=3e-3, patience=5,
+                               decay=False),
+                "quick": Config(max_chars=None, min_count=2, num_layers=1, hidden_size=128, embed_size=32,
+                                batch_size=16, seq_len=32, rounds=8, steps_per_round=25, lr=1e-2, patience=None,
+                                decay=False)},
+}
+
+
+def config(corpus: str) -> Config:
+    """The sizes for ``corpus`` in the mode that runs (``RNN_BOOK_QUICK=1`` shrinks them)."""
+    if corpus not in CONFIGS:
+        raise ValueError(f"config: no sizes for corpus {corpus!r}; known: {', '.join(CONFIGS)}")
+    return pick(full=CONFIGS[corpus]["full"], quick=CONFIGS[corpus]["quick"])
 
 
 def ngram_orders(corpus: str) -> tuple[int, ...]:
@@ -253,20 +258,18 @@ def ngram_orders(corpus: str) -> tuple[int, ...]:
 
 
 def load(corpus: str) -> CharData:
-    """:func:`prepare` with the sizes of :func:`settings` for the mode that runs."""
-    s = settings(corpus)
-    return prepare(corpus, s["max_chars"], min_count=s["min_count"])
+    """:func:`prepare` with the sizes of :func:`config` for the mode that runs."""
+    c = config(corpus)
+    return prepare(corpus, c.max_chars, min_count=c.min_count)
 
 
 def run(kind: str, data: CharData, engine: str = "cudnn", progress: bool = False, live: bool = False,
         seed: int = 0, baselines: dict[str, float] | None = None, **overrides) -> LMRun:
-    """Build and train one model on ``data`` with the sizes of :func:`settings` (``overrides`` replace any)."""
-    from ..settings import seed as set_seed
-
-    s = {**settings(data.name), **overrides}
+    """Build and train one model on ``data`` with the sizes of :func:`config` (``overrides`` replace any)."""
+    c = dataclasses.replace(config(data.name), **overrides)
     set_seed(seed)
-    model = make_model(kind, len(data.vocab), s["hidden_size"], engine, s["embed_size"], s["num_layers"])
-    return train_lm(model, data, batch_size=s["batch_size"], seq_len=s["seq_len"], rounds=s["rounds"],
-                    steps_per_round=s["steps_per_round"], lr=s["lr"], valid_chars=s["valid_chars"],
-                    progress=progress, live=live, patience=s["patience"], baselines=baselines, decay=s["decay"],
+    model = build_model(kind, len(data.vocab), c.hidden_size, engine, c.embed_size, c.num_layers)
+    return train_lm(model, data, batch_size=c.batch_size, seq_len=c.seq_len, rounds=c.rounds,
+                    steps_per_round=c.steps_per_round, lr=c.lr, valid_chars=c.valid_chars,
+                    progress=progress, live=live, patience=c.patience, baselines=baselines, decay=c.decay,
                     title=f"{kind.upper()} ({engine}) on {data.name}: perplexity")

@@ -9,9 +9,12 @@ At each step the model gives logits ``z`` over the vocabulary. Three ways to cho
 """
 from __future__ import annotations
 
+import re
+
 import torch
 
-from ..data.text import CharVocab
+from ..data.vocab import CharVocab
+from ..settings import device_of
 
 
 def next_token_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None) -> torch.Tensor:
@@ -45,20 +48,24 @@ def _encode_prompt(vocab: CharVocab, prompt: str) -> torch.Tensor:
 @torch.no_grad()
 def generate(model, vocab: CharVocab, prompt: str, length: int = 200, *, temperature: float = 1.0,
              top_k: int | None = None, greedy: bool = False, stop: str | None = None,
-             generator: torch.Generator | None = None) -> str:
+             generator: torch.Generator | None = None, context: int | None = None) -> str:
     """Continue ``prompt`` by ``length`` characters (the prompt itself is not included in the result).
 
     The prompt is read in one forward pass ("priming"); its final hidden state and last logits start
-    the generation. ``stop`` ends the text early when that character is produced (e.g. "\\n": one poem).
-    ``<unk>`` and ``<pad>`` are never produced.
+    the generation, and each new character updates the carried state. ``context=n`` instead re-reads
+    the last n characters at every step from a zero state: slower, but it works for any model, also a
+    bidirectional one, whose backward direction has no state to carry. ``stop`` ends the text early
+    when that character is produced (e.g. "\\n": one poem). ``<unk>`` and ``<pad>`` are never produced.
     """
     if not isinstance(length, int) or length < 0:
         raise ValueError(f"generate: length must be an int >= 0; got {length!r}")
+    if context is not None and (not isinstance(context, int) or context < 1):
+        raise ValueError(f"generate: context must be a positive int or None; got {context!r}")
     was_training = model.training
     model.eval()
-    dev = next(model.parameters()).device
+    dev = device_of(model)
     ids = _encode_prompt(vocab, prompt).to(dev)
-    logits, state = model(ids[None, :])
+    logits, state = model(ids[None, :] if context is None else ids[None, -context:])
     logits = logits[0, -1]
     out: list[int] = []
     for _ in range(length):
@@ -72,7 +79,11 @@ def generate(model, vocab: CharVocab, prompt: str, length: int = 200, *, tempera
         out.append(nxt)
         if stop is not None and vocab.itos[nxt] == stop:
             break
-        logits, state = model(torch.tensor([[nxt]], device=dev), state)
+        if context is None:
+            logits, state = model(torch.tensor([[nxt]], device=dev), state)
+        else:
+            ids = torch.cat([ids, torch.tensor([nxt], device=dev)])
+            logits, _ = model(ids[None, -context:])
         logits = logits[0, -1]
     model.train(was_training)
     return vocab.decode(out)
@@ -99,14 +110,10 @@ def form_score(text: str, length: int = 4) -> float:
 
 def word_share(text: str, known: set[str]) -> float:
     """Share of the (lower-cased, letters-only) words in ``text`` that are words of ``known``."""
-    import re
-
     words = re.findall(r"[a-z]+", text.lower())
     return sum(w in known for w in words) / len(words) if words else 0.0
 
 
 def known_words(text: str) -> set[str]:
     """The set of lower-cased words of a text, e.g. of the training block."""
-    import re
-
     return set(re.findall(r"[a-z]+", text.lower()))

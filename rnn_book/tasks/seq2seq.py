@@ -20,7 +20,8 @@ from torch import nn
 from .. import make_layer
 from .beam import Hypothesis, beam_search, greedy_search
 from .bleu import corpus_bleu
-from ..data.parallel import Batch, Pair, Vocab, collate, tokenize_en
+from ..data.parallel import Batch, Pair, collate, tokenize_en
+from ..data.vocab import Vocab
 
 
 class Seq2Seq(nn.Module):
@@ -160,10 +161,6 @@ def evaluate(model: Seq2Seq, pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab:
     exact = sum(p == q.zh for p, q in zip(pred, pairs)) / len(pairs)
     return {"exact": exact, "bleu": corpus_bleu([list(p) for p in pred], [list(q.zh) for q in pairs]),
             "predictions": pred}
-
-
-def validation_loss(model: Seq2Seq, batch: Batch) -> float:
-    return float(teacher_forcing_loss(model, batch))
 
 
 __all__ = ["Seq2Seq", "masked_cross_entropy", "teacher_forcing_loss", "decoder_step", "greedy_translate",

@@ -191,7 +191,6 @@ def horizon_rmse(step, split: Split, horizons, part: str = "test", stride: int =
     """RMSE of the recursive forecast at each horizon h, over forecast origins spaced ``stride`` apart."""
     H = max(horizons)
     n = len(split.x[part])
-    days = split.day[part]
     prices = {h: ([], []) for h in horizons}
     price_series = np.concatenate([split.last_price[part][:1], split.next_price[part]])
     for s in range(0, n - H, stride):
@@ -199,7 +198,6 @@ def horizon_rmse(step, split: Split, horizons, part: str = "test", stride: int =
         for h in horizons:
             prices[h][0].append(path[h - 1])
             prices[h][1].append(price_series[s + h])
-    del days
     return {h: rmse(*prices[h]) for h in horizons}
 
 

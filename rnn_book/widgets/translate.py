@@ -5,7 +5,8 @@ import html
 
 import ipywidgets as W
 
-from ..data.parallel import Vocab, tokenize_en
+from ..data.parallel import tokenize_en
+from ..data.vocab import Vocab
 from ..tasks.seq2seq import Seq2Seq, beam_translate
 from ..tasks.translation import reference_of
 from .base import Explorer
