@@ -33,7 +33,7 @@ def test_matmul_count_matches_torch_flop_counter():
         kw = {"reset_after": reset_after} if kind == "gru" else {}
         cell = LAYERS[kind](7, 5, fused=fused, **kw).cell(0)
         want = flops.step_ops(kind, 7, 5, reset_after=reset_after)["matmul"]
-        assert flops.measured_matmul_flops(cell, batch=3) == want, (kind, reset_after, fused)
+        assert flops.measured_matmul_flops(cell, batch_size=3) == want, (kind, reset_after, fused)
 
 
 def test_step_ops_known_values_and_ratio():
@@ -94,7 +94,7 @@ def test_run_table_and_shared_models():
     assert compare.lookup(rows, "same", "gru").history is compare.lookup(rows, "other", "gru").history
     for r in rows:
         assert len(r.curve) == 2 and 0 <= r.final <= 1 and r.seconds_per_epoch > 0
-        assert r.params == sum(p.numel() for p in task.build(r.kind, r.hidden_size).parameters())
+        assert r.params == sum(p.numel() for p in task.build_model(r.kind, r.hidden_size).parameters())
     table = compare.table(rows)
     assert table[0]["model"] == "RNN" and "valid error" in table[0] and "s / epoch" in table[0]
     fig = compare.plot(rows)
@@ -112,11 +112,11 @@ def test_same_seed_same_result():
 def test_match_parameters():
     task = _tiny_task()
     sizes = compare.match_parameters(task, reference=("gru", 32))
-    target = sum(p.numel() for p in task.build("gru", 32).parameters())
+    target = sum(p.numel() for p in task.build_model("gru", 32).parameters())
     assert sizes["gru"] == 32 and sizes["rnn"] > 32 > sizes["lstm"]
     for kind, h in sizes.items():
-        n = sum(p.numel() for p in task.build(kind, h).parameters())
-        step = sum(p.numel() for p in task.build(kind, h + 1).parameters()) - n
+        n = sum(p.numel() for p in task.build_model(kind, h).parameters())
+        step = sum(p.numel() for p in task.build_model(kind, h + 1).parameters()) - n
         assert abs(n - target) <= step, (kind, h, n, target)
 
 

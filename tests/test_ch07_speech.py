@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from rnn_book.tasks import audio, ctc, speech
+from rnn_book.tasks import audio, ctc, espeak, speech
 
 SR = audio.SAMPLE_RATE
 
@@ -115,26 +115,26 @@ def test_audio_errors_name_what_was_expected():
 # ----------------------------------------------------------------------------------------------- speech
 
 def test_say_speaks_at_8khz_and_voices_differ():
-    a, sr = speech.say("seven", "en-us+f3")
-    b, _ = speech.say("seven", "en-gb-x-rp+m3", rate=120, pitch=30)
+    a, sr = espeak.say("seven", "en-us+f3")
+    b, _ = espeak.say("seven", "en-gb-x-rp+m3", rate=120, pitch=30)
     assert sr == SR and 0.2 < a.numel() / SR < 1.5
     assert a.abs().max() <= 1.0 and a.abs().max() > 0.05
     assert b.numel() > a.numel(), "a slower rate must take longer"
-    full, sr_full = speech.say("seven", "en-us+f3", sr=None)
-    assert sr_full == speech.engine().sample_rate and full.numel() > a.numel()
+    full, sr_full = espeak.say("seven", "en-us+f3", sr=None)
+    assert sr_full == espeak.engine().sample_rate and full.numel() > a.numel()
 
 
 def test_say_rejects_bad_input():
     with pytest.raises(ValueError, match="no voice"):
-        speech.say("one", voice="xx-nonsense")
+        espeak.say("one", voice="xx-nonsense")
     with pytest.raises(ValueError, match="rate"):
-        speech.say("one", rate=5)
+        espeak.say("one", rate=5)
     with pytest.raises(ValueError, match="non-empty"):
-        speech.say("  ")
+        espeak.say("  ")
 
 
 def test_variants_and_voice_split():
-    vs = speech.variants()
+    vs = espeak.variants()
     assert {"f1", "f5", "m1", "klatt"} <= set(vs)
     train, test = speech.voice_split(12)
     assert len(test) == 12 and not set(train) & set(test) and len(train) + 12 == len(vs)
@@ -167,7 +167,7 @@ def test_digit_strings_labels_match_text(tmp_path, monkeypatch):
     us = speech.digit_strings(["f2"], 4, 2, 3, seed=1, cache=False)
     for u in us:
         assert 2 <= len(u.label) <= 3
-        assert u.text == " ".join(speech.DIGITS[d] for d in u.label)
+        assert u.text == " ".join(espeak.DIGITS[d] for d in u.label)
     with pytest.raises(ValueError, match="one label per text"):
         speech.synthesise(["one"], [1, 2], ["f1"], 1)
 
@@ -245,8 +245,8 @@ def test_voice_explorer_takes_an_ensemble_and_the_training_band(monkeypatch):
     from rnn_book.models import SequenceModel
     from rnn_book.widgets.speech import voice_explorer
 
-    clip = speech.say("seven", "en-us+f3", rate=150, pitch=50)
-    monkeypatch.setattr(speech, "say", lambda *a, **k: clip)          # eSpeak is not bit-exact from call to call
+    clip = espeak.say("seven", "en-us+f3", rate=150, pitch=50)
+    monkeypatch.setattr(espeak, "say", lambda *a, **k: clip)          # eSpeak is not bit-exact from call to call
     torch.manual_seed(0)
     members = [SequenceModel("gru", "cudnn", 8, 10, input_size=13, head="last") for _ in range(2)]
     w = voice_explorer(model=members, feature_kw=dict(fmin=250.0, fmax=3600.0))
@@ -260,7 +260,7 @@ def test_voice_explorer_takes_an_ensemble_and_the_training_band(monkeypatch):
 # ----------------------------------------------------------------------------------------------- ensembles, bands
 
 def test_featurise_passes_the_band_to_the_filterbank():
-    x = speech.say("seven", "en-us+m1")[0]
+    x = espeak.say("seven", "en-us+m1")[0]
     full, band = speech.featurise([x])[0], speech.featurise([x], feature_kw=dict(fmin=250.0, fmax=3600.0))[0]
     assert full.shape == band.shape and (full - band).abs().max() > 0.1, "a different band must give different features"
     assert torch.allclose(band, audio.features(x, fmin=250.0, fmax=3600.0))

@@ -71,11 +71,11 @@ def test_measure_rejects_bad_arguments():
     rows = bench.measure([TINY], kinds=("rnn",), repeats=2, dense_n=0, clock="cpu", estimate="min")
     assert all(r["seconds"] > 0 for r in rows)
     with pytest.raises(ValueError, match="kind"):
-        bench.build("lstmx", TINY, torch.device("cpu"))
+        bench.layer_forms("lstmx", TINY, torch.device("cpu"))
 
 
 def test_the_three_forms_compute_one_function_and_a_mismatch_is_caught():
-    layers = bench.build("gru", TINY, torch.device("cpu"))
+    layers = bench.layer_forms("gru", TINY, torch.device("cpu"))
     x = torch.randn(2, 3, 4)
     assert bench.check_same_function(layers, x) < 1e-5
     with torch.no_grad():
@@ -85,7 +85,7 @@ def test_the_three_forms_compute_one_function_and_a_mismatch_is_caught():
 
 
 def test_operator_counts_grow_per_step_for_scratch_only():
-    rows = {r["form"]: r for r in bench.ops_per_step("lstm", times=(3, 5), hidden=4)}
+    rows = {r["form"]: r for r in bench.ops_per_step("lstm", times=(3, 5), hidden_size=4)}
     assert rows["cudnn"]["per time step"] == 0
     assert 0 < rows["fused"]["per time step"] < rows["textbook"]["per time step"]
     with pytest.raises(ValueError, match="times"):
@@ -93,7 +93,7 @@ def test_operator_counts_grow_per_step_for_scratch_only():
 
 
 def test_slicing_cost_reports_both_ways():
-    cost = bench.slicing_cost([4, 8], batch=2, features=3, repeats=1)
+    cost = bench.slicing_cost([4, 8], batch_size=2, features=3, repeats=1)
     assert set(cost) == {4, 8} and all(set(c) == {"select", "unbind"} for c in cost.values())
 
 

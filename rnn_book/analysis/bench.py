@@ -72,7 +72,7 @@ def matmul_flops(kind: str, size: Size) -> int:
     return 3 * size.batch * size.time * step_ops(kind, size.input, size.hidden)["matmul"]
 
 
-def build(kind: str, size: Size, dev: torch.device, seed: int = 0) -> dict[str, torch.nn.Module]:
+def layer_forms(kind: str, size: Size, dev: torch.device, seed: int = 0) -> dict[str, torch.nn.Module]:
     """The three forms of one layer: the cuDNN engine's, and its textbook and fused scratch twins.
 
     The GRU's twins take cuDNN's form (``reset_after=True``), so all three compute one function.
@@ -145,7 +145,7 @@ def _timed(fns: dict, repeats: int, warmup: int, estimate: str, clock: str = "wa
     return {k: ESTIMATES[estimate](v) for k, v in samples.items()}
 
 
-def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repeats: int = 5,
+def slicing_cost(times: Sequence[int], batch_size: int = 8, features: int = 256, repeats: int = 5,
                  estimate: str = "min", clock: str = "cpu") -> dict[int, dict[str, float]]:
     """Seconds to read a (batch, T, features) tensor one step at a time and differentiate through it.
 
@@ -163,7 +163,7 @@ def slicing_cost(times: Sequence[int], batch: int = 8, features: int = 256, repe
 
     fns = {}
     for T in times:
-        xp = torch.randn(batch, T, features, requires_grad=True)
+        xp = torch.randn(batch_size, T, features, requires_grad=True)
         fns[(T, "select")] = lambda xp=xp: by_select(xp)
         fns[(T, "unbind")] = lambda xp=xp: by_unbind(xp)
     t = _timed(fns, repeats, 1, estimate, clock)           # all lengths side by side
@@ -198,7 +198,7 @@ def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, f
         fns, flops = {}, {}
         for size in sizes:
             for kind in kinds:
-                layers = build(kind, size, dev, seed)
+                layers = layer_forms(kind, size, dev, seed)
                 x = torch.randn(size.batch, size.time, size.input, device=dev, requires_grad=True)
                 check_same_function(layers, x.detach())
                 for f in forms:
@@ -306,8 +306,8 @@ def count_ops(fn) -> Counter:
     return counter.ops
 
 
-def ops_per_step(kind: str = "lstm", times: tuple[int, int] = (10, 20), batch: int = 4, input_size: int = 8,
-                 hidden: int = 16) -> list[dict[str, object]]:
+def ops_per_step(kind: str = "lstm", times: tuple[int, int] = (10, 20), batch_size: int = 4, input_size: int = 8,
+                 hidden_size: int = 16) -> list[dict[str, object]]:
     """Operators of one forward+backward per form at two sequence lengths, and the growth per time step."""
     t1, t2 = times
     if not (isinstance(t1, int) and isinstance(t2, int) and 0 < t1 < t2):
@@ -316,9 +316,9 @@ def ops_per_step(kind: str = "lstm", times: tuple[int, int] = (10, 20), batch: i
     for form in FORMS:
         counts = []
         for T in times:
-            size = Size(batch, T, input_size, hidden)
-            layer = build(kind, size, torch.device("cpu"))[form]
-            x = torch.randn(batch, T, input_size, requires_grad=True)
+            size = Size(batch_size, T, input_size, hidden_size)
+            layer = layer_forms(kind, size, torch.device("cpu"))[form]
+            x = torch.randn(batch_size, T, input_size, requires_grad=True)
             counts.append(count_ops(train_step(layer, x)))
         rows.append({"form": form, f"operators, T={t1}": sum(counts[0].values()),
                      f"operators, T={t2}": sum(counts[1].values()),

@@ -34,16 +34,16 @@ from ..train import History, count_parameters, fit
 class Task:
     """Everything :func:`run` needs to know about a task.
 
-    build: ``(kind, hidden_size) -> model``.
+    build_model: ``(kind, hidden_size) -> model``.
     batches, loss_fn, evaluate: as :func:`rnn_book.train.fit` takes them.
     metric: the key of ``evaluate``'s dict that the table reports; ``lower_is_better`` says which way is good.
     baseline: the metric of a model that learned nothing useful (shown beside the rows), if known.
-    kinds: the labels ``build`` understands (the three cells by default; a variant task may use its own,
+    kinds: the labels ``build_model`` understands (the three cells by default; a variant task may use its own,
         e.g. two forms of one cell).
     """
 
     name: str
-    build: Callable[[str, int], nn.Module]
+    build_model: Callable[[str, int], nn.Module]
     batches: Callable[[int], Iterable] | Iterable
     loss_fn: Callable[[nn.Module, object], torch.Tensor]
     evaluate: Callable[[nn.Module], dict[str, float]]
@@ -106,7 +106,7 @@ def run(task: Task, configs: Mapping[str, Mapping[str, int]], epochs: int, lr: f
         for kind, hidden in cfg.items():
             if (kind, hidden) not in trained:
                 _seed(seed)
-                model = task.build(kind, hidden)
+                model = task.build_model(kind, hidden)
                 hist = fit(model, task.batches, task.loss_fn, epochs=epochs, lr=lr, clip=clip,
                            evaluate=task.evaluate, **fit_kwargs)
                 trained[kind, hidden] = (model, hist)
@@ -157,14 +157,14 @@ def plot(rows: list[Row], title: str | None = None, ylabel: str | None = None, b
 
 
 def hidden_for_parameters(task: Task, kind: str, target: int, limit: int = 1 << 16) -> int:
-    """The hidden size at which ``task.build(kind, ·)`` has the parameter count closest to ``target``."""
+    """The hidden size at which ``task.build_model(kind, ·)`` has the parameter count closest to ``target``."""
     if kind not in task.kinds:
         raise ValueError(f"hidden_for_parameters: kind must be one of {task.kinds}; got {kind!r}")
     counts: dict[int, int] = {}
 
     def count(h: int) -> int:            # grows with h: double until past the target, then bisect
         if h not in counts:
-            counts[h] = count_parameters(task.build(kind, h))
+            counts[h] = count_parameters(task.build_model(kind, h))
         return counts[h]
 
     low, high = 1, 2
@@ -185,7 +185,7 @@ def match_parameters(task: Task, reference: tuple[str, int], kinds=None) -> dict
     """``{kind: hidden_size}`` giving every kind about as many parameters as ``reference = (kind, hidden)``."""
     ref_kind, ref_hidden = reference
     kinds = task.kinds if kinds is None else kinds
-    target = count_parameters(task.build(ref_kind, ref_hidden))
+    target = count_parameters(task.build_model(ref_kind, ref_hidden))
     return {k: ref_hidden if k == ref_kind else hidden_for_parameters(task, k, target) for k in kinds}
 
 
@@ -210,13 +210,13 @@ def char_lm_task(data, batch_size: int = 32, seq_len: int = 64, valid_chars: int
     stream = StatefulBatches(data.train, batch_size, seq_len)
     valid = data.valid[:valid_chars] if valid_chars else data.valid
 
-    def build(kind: str, hidden: int) -> nn.Module:
+    def build_model(kind: str, hidden: int) -> nn.Module:
         return SequenceModel(kind, engine, hidden, V, vocab_size=V, embed_size=embed_size, **layer_kwargs)
 
     def evaluate(model) -> dict[str, float]:
         return {"bpc": lm.evaluate_stream(model, valid)["loss"] / math.log(2)}
 
-    return Task(f"character-level language model on {data.name}", build, loss.passes(stream), loss, evaluate, "bpc", True,
+    return Task(f"character-level language model on {data.name}", build_model, loss.passes(stream), loss, evaluate, "bpc", True,
                 baseline=math.log2(V), info={"vocab_size": V, "train_chars": len(data.train),
                                              "valid_chars": len(valid), "steps_per_epoch": len(stream)})
 
@@ -235,7 +235,7 @@ def classification_task(train: tuple[torch.Tensor, torch.Tensor], valid: tuple[t
                          f"{len(y_train)}, valid {len(x_valid)} vs {len(y_valid)}")
     features = {"vocab_size": vocab_size, "embed_size": embed_size} if vocab_size else {"input_size": x_train.shape[-1]}
 
-    def build(kind: str, hidden: int) -> nn.Module:
+    def build_model(kind: str, hidden: int) -> nn.Module:
         return SequenceModel(kind, engine, hidden, n_classes, head="last", **features, **layer_kwargs)
 
     def batches(epoch: int):
@@ -251,4 +251,4 @@ def classification_task(train: tuple[torch.Tensor, torch.Tensor], valid: tuple[t
         return {"error": (model(x_valid.to(dev))[0].argmax(-1).cpu() != y_valid).float().mean().item()}
 
     commonest = torch.bincount(y_valid, minlength=n_classes).max().item() / len(y_valid)
-    return Task("sequence classification", build, batches, loss_fn, evaluate, "error", True, baseline=1 - commonest)
+    return Task("sequence classification", build_model, batches, loss_fn, evaluate, "error", True, baseline=1 - commonest)

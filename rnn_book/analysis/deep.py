@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 from ..models import SequenceModel
 from .gradients import input_sensitivity
+from ..settings import device_of
 from ..train import fit
 
 
@@ -57,7 +58,8 @@ def train_tagger(bidirectional: bool, x, y, kind: str = "gru", hidden_size: int 
         return F.cross_entropy(m(xb)[0].reshape(-1, 2), yb.reshape(-1))
 
     def evaluate(m):
-        return {"accuracy": (m(xv)[0].argmax(-1) == yv).float().mean().item()}
+        dev = device_of(m)
+        return {"accuracy": (m(xv.to(dev))[0].argmax(-1) == yv.to(dev)).double().mean().item()}
 
     return model, fit(model, batches, loss_fn, epochs=epochs, lr=lr, evaluate=evaluate)
 
@@ -92,7 +94,7 @@ def window_perplexity(model, ids: torch.Tensor, n: int = 64, length: int = 64, s
     A bidirectional model's backward chain has already read x_{t+1} when it predicts x_{t+1}.
     """
     model.eval()
-    w = random_windows(ids, n, length, torch.Generator().manual_seed(seed))
+    w = random_windows(ids, n, length, torch.Generator().manual_seed(seed)).to(device_of(model))
     logits = model(w[:, :-1])[0]
     return math.exp(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), w[:, 1:].reshape(-1)).item())
 
@@ -105,6 +107,6 @@ def causal_perplexity(model, ids: torch.Tensor, n: int = 64, context: int = 64, 
     from its last output, so nothing to the right of the prediction point is in view.
     """
     model.eval()
-    w = random_windows(ids, n, context, torch.Generator().manual_seed(seed))
+    w = random_windows(ids, n, context, torch.Generator().manual_seed(seed)).to(device_of(model))
     logits = model(w[:, :-1])[0][:, -1]
     return math.exp(F.cross_entropy(logits, w[:, -1]).item())

@@ -64,7 +64,7 @@ def parameter_count(kind: str, input_size: int, hidden_size: int, *, engine: str
     return gates * (I * H + H * H + biases * H) + extra
 
 
-def measured_matmul_flops(cell, batch: int = 1) -> int:
+def measured_matmul_flops(cell, batch_size: int = 1) -> int:
     """Matrix-product flops of one ``cell`` step as PyTorch counts them (``torch.utils.flop_counter``), per batch row.
 
     ``cell`` is any cell of :mod:`rnn_book.scratch` (``layer.cell(0)``); the input projection of a fused
@@ -73,17 +73,17 @@ def measured_matmul_flops(cell, batch: int = 1) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    if not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be a positive int; got {batch!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
     p = next(cell.parameters())
-    x = torch.randn(batch, 1, cell.input_size, dtype=p.dtype, device=p.device)   # a sequence of one step
-    state = cell.init_state(batch, x)
+    x = torch.randn(batch_size, 1, cell.input_size, dtype=p.dtype, device=p.device)   # a sequence of one step
+    state = cell.init_state(batch_size, x)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         cell(cell.project(x)[:, 0], state)
-    return counter.get_total_flops() // batch
+    return counter.get_total_flops() // batch_size
 
 
-def products_per_step(cell, batch: int = 1) -> int:
+def products_per_step(cell, batch_size: int = 1) -> int:
     """How many matrix products one step of ``cell`` performs, its hoisted input projection not counted.
 
     Read from the autograd graph of one step: every matrix product leaves one ``Mm``/``Addmm`` node.
@@ -93,11 +93,11 @@ def products_per_step(cell, batch: int = 1) -> int:
     import torch
 
     p = next(cell.parameters())
-    x = torch.randn(batch, 1, cell.input_size, dtype=p.dtype, device=p.device)
+    x = torch.randn(batch_size, 1, cell.input_size, dtype=p.dtype, device=p.device)
     with torch.no_grad():
         xp = cell.project(x)[:, 0]
     with torch.enable_grad():
-        out = cell(xp, cell.init_state(batch, x))
+        out = cell(xp, cell.init_state(batch_size, x))
     out = out[0] if isinstance(out, tuple) else out
     seen, stack, n = set(), [out.grad_fn], 0
     while stack:

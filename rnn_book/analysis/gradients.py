@@ -187,12 +187,12 @@ def rnn_at_radius(rho: float, hidden_size: int = 32, input_size: int = 1, bias: 
     return layer
 
 
-def radius_sweep(rhos, T: int = 40, input_scale: float = 1.0, hidden_size: int = 32, batch: int = 8,
+def radius_sweep(rhos, T: int = 40, input_scale: float = 1.0, hidden_size: int = 32, batch_size: int = 8,
                  bias: bool = True, seed: int = 0) -> list[dict[str, float]]:
     """For each ρ: the measured per-step factor γ of ‖∂h_T/∂h_t‖ of a tanh RNN, the linear prediction,
     and the mean slope tanh'(a_t) = 1 - h_t² along the trajectory (1: linear regime; near 0: saturated)."""
     gen = torch.Generator().manual_seed(seed)
-    x = input_scale * torch.randn(batch, T, 1, generator=gen, dtype=torch.float64)
+    x = input_scale * torch.randn(batch_size, T, 1, generator=gen, dtype=torch.float64)
     rows = []
     for rho in rhos:
         layer = rnn_at_radius(rho, hidden_size, 1, bias, seed)

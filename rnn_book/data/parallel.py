@@ -13,6 +13,7 @@ from typing import Iterator, NamedTuple, Sequence
 import torch
 
 from . import dates, zh_numbers
+from ..settings import epoch_seed
 from .vocab import Vocab
 
 
@@ -116,7 +117,7 @@ class PairBatches:
     def __call__(self, epoch: int = 0) -> Iterator[Batch]:
         order = list(range(len(self.pairs)))
         if self.shuffle:
-            random.Random(self.seed * 100_003 + epoch).shuffle(order)
+            random.Random(epoch_seed(self.seed, epoch)).shuffle(order)
         for i in range(0, len(order), self.batch_size):
             idx = order[i:i + self.batch_size]
             b = _batch([self.src[j] for j in idx], [self.tgt[j] for j in idx], self.tgt_vocab.bos_id,
@@ -135,6 +136,6 @@ def fresh_batches(numbers: int, dates_: int, max_number: int, src_vocab: Vocab, 
     ones: it cannot memorise, it has to learn the rule. Pass the result to ``fit`` as ``batches``.
     """
     def batches(epoch: int):
-        pairs = make_pairs("train", numbers, dates_, max_number, seed=seed * 100_003 + epoch)
-        return PairBatches(pairs, src_vocab, tgt_vocab, batch_size, seed=seed * 100_003 + epoch, device=device)()
+        pairs = make_pairs("train", numbers, dates_, max_number, seed=epoch_seed(seed, epoch))
+        return PairBatches(pairs, src_vocab, tgt_vocab, batch_size, seed=epoch_seed(seed, epoch), device=device)()
     return batches

@@ -22,6 +22,7 @@ from .beam import Hypothesis, beam_search, greedy_search
 from .bleu import corpus_bleu
 from ..data.parallel import Batch, Pair, collate, tokenize_en
 from ..data.vocab import Vocab
+from ..settings import device_of
 
 
 class Seq2Seq(nn.Module):
@@ -115,16 +116,12 @@ def max_target_len(src_len: int) -> int:
     return 2 * src_len + 10
 
 
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
 @torch.no_grad()
 def greedy_translate(model: Seq2Seq, texts: Sequence[str], src_vocab: Vocab, tgt_vocab: Vocab,
                      batch_size: int = 512) -> list[str]:
     """Translate many English strings at once with greedy decoding."""
     model.eval()
-    dev, out = _device(model), []
+    dev, out = device_of(model), []
     for i in range(0, len(texts), batch_size):
         chunk = texts[i:i + batch_size]
         src = [src_vocab.encode(tokenize_en(t)) or [src_vocab.unk_id] for t in chunk]
@@ -145,7 +142,7 @@ def beam_translate(model: Seq2Seq, text: str, src_vocab: Vocab, tgt_vocab: Vocab
                    alpha: float = 0.0) -> list[tuple[str, float]]:
     """One English string -> up to ``width`` (Chinese, log-probability) candidates, best first."""
     model.eval()
-    dev = _device(model)
+    dev = device_of(model)
     src = src_vocab.encode(tokenize_en(text)) or [src_vocab.unk_id]
     state = model.encode(torch.tensor([src], device=dev), torch.tensor([len(src)]))
     hyps: list[Hypothesis] = beam_search(decoder_step(model), state, tgt_vocab.bos_id, tgt_vocab.eos_id, width,

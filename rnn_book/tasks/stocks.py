@@ -16,7 +16,10 @@ from importlib import resources
 import numpy as np
 import torch
 
+from ..settings import device_of
+
 TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
+MIN_PATIENCE = 3                # early stopping waits at least this many epochs (a quarter of the run otherwise)
 
 
 @dataclass
@@ -156,17 +159,20 @@ def train_forecaster(kind: str, split: Split, hidden_size: int = 32, epochs: int
         return torch.nn.functional.mse_loss(m(x)[0].squeeze(-1), y)
 
     def evaluate(m):
-        return {"valid_mse": torch.nn.functional.mse_loss(m(split.x["valid"])[0].squeeze(-1), split.y["valid"])}
+        dev = device_of(m)
+        return {"valid_mse": torch.nn.functional.mse_loss(m(split.x["valid"].to(dev))[0].squeeze(-1),
+                                                          split.y["valid"].to(dev))}
 
     hist = fit(model, batches, loss_fn, epochs=epochs, lr=lr, evaluate=evaluate,
-               early_stopping=("valid_mse", max(3, epochs // 4)))
+               early_stopping=("valid_mse", max(MIN_PATIENCE, epochs // 4)))
     return model, hist
 
 
 @torch.no_grad()
 def predict(model, x: torch.Tensor) -> np.ndarray:
     model.eval()
-    return model(x)[0].squeeze(-1).double().numpy()
+    with torch.no_grad():
+        return model(x.to(device_of(model)))[0].squeeze(-1).double().cpu().numpy()
 
 
 @torch.no_grad()

@@ -87,9 +87,9 @@ def failures(pairs: Sequence[Pair], predictions: Sequence[str], limit: int = 10)
 
 
 # -- one training recipe for the chapter and for the command line -----------------------------------------
-@dataclass
-class Settings:
-    """Sizes of the translation experiment; :func:`settings` picks them for quick or full mode."""
+@dataclass(frozen=True)
+class Config:
+    """Sizes of the translation experiment; :func:`config` picks them for quick or full mode."""
 
     max_number: int              # numbers are drawn from 0..max_number (training split only)
     numbers_per_epoch: int       # fresh pairs drawn every epoch
@@ -109,15 +109,16 @@ class Settings:
     seed: int = 0
 
 
-def settings() -> Settings:
+def config() -> Config:
+    """The sizes of the chapter's experiment in the mode that runs."""
     return pick(
-        full=Settings(max_number=zh_numbers.MAX_NUMBER, numbers_per_epoch=50_000, dates_per_epoch=10_000, epochs=12,
+        full=Config(max_number=zh_numbers.MAX_NUMBER, numbers_per_epoch=50_000, dates_per_epoch=10_000, epochs=12,
                       hidden_size=256, batch_size=128, lr=3e-3, lr_decay=0.85),
-        quick=Settings(max_number=999_999, numbers_per_epoch=8_000, dates_per_epoch=4_000, epochs=4, hidden_size=128,
+        quick=Config(max_number=999_999, numbers_per_epoch=8_000, dates_per_epoch=4_000, epochs=4, hidden_size=128,
                        batch_size=64, lr=5e-3))
 
 
-def train_translator(S: Settings, progress: bool = False, on_epoch=None):
+def train_translator(S: Config, progress: bool = False, on_epoch=None):
     """Build the vocabularies and the model, then ``fit`` it on fresh pairs every epoch. Returns
     ``(model, history, src_vocab, tgt_vocab)``; the history records exact match on validation pairs."""
     import torch
@@ -149,7 +150,7 @@ def train_translator(S: Settings, progress: bool = False, on_epoch=None):
     return model, history, src_vocab, tgt_vocab
 
 
-def held_out_pairs(S: Settings, numbers: int = 2000, dates_: int = 600) -> tuple[list[Pair], list[Pair]]:
+def held_out_pairs(S: Config, numbers: int = 2000, dates_: int = 600) -> tuple[list[Pair], list[Pair]]:
     """The chapter's held-out test pairs: (numbers, dates). Below 100,000 every test number is used."""
     from ..data.parallel import make_pairs
 
@@ -160,6 +161,7 @@ def held_out_pairs(S: Settings, numbers: int = 2000, dates_: int = 600) -> tuple
 def main(argv=None) -> None:
     """``python -m rnn_book translation``: train in this mode (full unless RNN_BOOK_QUICK=1), print held-out scores."""
     import argparse
+    import dataclasses
     import time
 
     from .seq2seq import evaluate
@@ -168,9 +170,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m rnn_book translation", description=main.__doc__)
     p.add_argument("--epochs", type=int, help="override the mode's number of epochs")
     args = p.parse_args(argv)
-    S = settings()
+    S = config()
     if args.epochs:
-        S.epochs = args.epochs
+        S = dataclasses.replace(S, epochs=args.epochs)
     print(f"mode: {mode_name()} | device: {describe_device()}\n{S}", flush=True)
     t0 = time.perf_counter()
     model, history, src_vocab, tgt_vocab = train_translator(

@@ -13,6 +13,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 
+from ..settings import device_of
 from .base import Explorer
 
 
@@ -27,7 +28,7 @@ def hidden_states(model, vocab, text: str) -> np.ndarray:
                             f"got {type(model).__name__}")
     was_training = model.training
     model.eval()
-    dev = next(model.parameters()).device
+    dev = device_of(model)
     ids = vocab.encode(text).unsqueeze(0).to(dev)
     out, _ = model.rnn(model.features(ids))
     model.train(was_training)

@@ -11,7 +11,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
 
-from ..tasks import audio, speech
+from ..tasks import audio, espeak, speech
 from .base import Explorer
 
 
@@ -24,7 +24,7 @@ def render_voice(word: str, accent: str, variant: str, rate: int, pitch: int, mo
     """
     from IPython.display import Audio
 
-    x, sr = speech.say(word, f"{accent}+{variant}", rate=int(rate), pitch=int(pitch))
+    x, sr = espeak.say(word, f"{accent}+{variant}", rate=int(rate), pitch=int(pitch))
     x = audio.trim(x)
     L = audio.log_mel(x, sr)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 2.8))
@@ -45,16 +45,16 @@ def render_voice(word: str, accent: str, variant: str, rate: int, pitch: int, mo
         p = speech.probabilities(model, F)[0]
         data["probabilities"] = [round(float(v), 4) for v in p]
         best = int(p.argmax())
-        html += (f"<div>the classifier hears <b>{speech.DIGITS[best]}</b> ({float(p[best]):.0%}); "
-                 + ", ".join(f"{d}: {float(v):.0%}" for d, v in zip(speech.DIGITS, p)) + "</div>")
+        html += (f"<div>the classifier hears <b>{espeak.DIGITS[best]}</b> ({float(p[best]):.0%}); "
+                 + ", ".join(f"{d}: {float(v):.0%}" for d, v in zip(espeak.DIGITS, p)) + "</div>")
     return html, data
 
 
 def voice_explorer(model=None, stack: int = 1, word: str = "seven", feature_kw: dict | None = None) -> Explorer:
     controls = {
-        "word": W.Dropdown(options=list(speech.DIGITS + speech.WORDS), value=word, description="word"),
-        "accent": W.Dropdown(options=list(speech.ACCENTS), value="en-us", description="accent"),
-        "variant": W.Dropdown(options=speech.variants(), value="f3", description="voice"),
+        "word": W.Dropdown(options=list(espeak.DIGITS + espeak.WORDS), value=word, description="word"),
+        "accent": W.Dropdown(options=list(espeak.ACCENTS), value="en-us", description="accent"),
+        "variant": W.Dropdown(options=espeak.variants(), value="f3", description="voice"),
         "rate": W.IntSlider(value=150, min=80, max=300, step=10, description="words/min"),
         "pitch": W.IntSlider(value=50, min=0, max=100, step=5, description="pitch"),
     }
