@@ -32,7 +32,7 @@ def layer_of(obj, who: str, kind: str | None = None):
     """
     layer = obj if isinstance(obj, LAYERS) else getattr(obj, "rnn", None)
     if not isinstance(layer, LAYERS) or (kind is not None and layer.kind != kind):
-        want = f"a{'n' if kind in (None, 'RNN', 'LSTM') else ''} {kind or 'recurrent'} layer"
+        want = {None: "a recurrent layer", "RNN": "an RNN layer", "LSTM": "an LSTM layer", "GRU": "a GRU layer"}[kind]
         got = type(obj).__name__ + (f" with a {layer.kind} layer" if isinstance(layer, LAYERS) else "")
         raise TypeError(f"{who}: expected {want} of rnn_book.scratch or rnn_book.cudnn, or a model whose .rnn "
                         f"is one; got {got}")

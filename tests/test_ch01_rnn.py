@@ -64,12 +64,8 @@ def _problem(B=3, T=9, D=4, H=6, Q=5, seed=0):
 
 def test_unit_is_torch_rnncell_plus_linear():
     unit, _, _ = _problem()
-    cell, lin = torch.nn.RNNCell(4, 6).double(), torch.nn.Linear(6, 5).double()
-    with torch.no_grad():
-        for n, v in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), unit.cell.to_torch_layout()):
-            getattr(cell, n).copy_(v)
-        lin.weight.copy_(unit.W_ho.T)
-        lin.bias.copy_(unit.b_o)
+    cell, lin = unit.torch_modules()
+    assert isinstance(cell, torch.nn.RNNCell) and cell.weight_hh.dtype == torch.float64
     x, h = torch.randn(2, 4, dtype=torch.float64), torch.randn(2, 6, dtype=torch.float64)
     o, h_t = unit(x, h)
     assert torch.allclose(h_t, cell(x, h), atol=1e-12)

@@ -175,3 +175,24 @@ def test_tracing_records_the_hidden_state_of_every_kind(fused):
         with layer.tracing() as trace:
             out, _ = layer(x)
         assert "h" in trace and torch.allclose(trace["h"], out), f"{kind}: the traced h is the output"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_twin_computes_the_same_function_on_every_engine(kind):
+    torch.manual_seed(0)
+    lib = getattr(cudnn, kind)(3, 4, num_layers=2, bidirectional=True).double()
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    for t in (twin(lib), twin(lib, fused=True), twin(twin(lib), "cudnn"), twin(lib, dtype=torch.float32)):
+        assert torch.allclose(t(x.to(next(t.parameters()).dtype))[0].double(), lib(x)[0], atol=1e-6)
+    assert next(twin(lib, dtype=torch.float32).parameters()).dtype == torch.float32
+
+
+def test_twin_refuses_what_cannot_be_twinned():
+    with pytest.raises(ValueError, match="no cuDNN twin"):
+        twin(scratch.GRU(3, 4, reset_after=False), "cudnn")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        twin(cudnn.LSTM(3, 4), "keras")
+    with pytest.raises(ValueError, match="cudnn engine is fused already"):
+        twin(scratch.LSTM(3, 4), "cudnn", fused=True)
+    with pytest.raises(TypeError, match="expected a recurrent layer"):
+        twin(torch.nn.Linear(3, 4))

@@ -52,6 +52,22 @@ class RNNUnit(nn.Module):
         h_t = self.cell(x_t, h_prev)       # h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h)
         return self.output(h_t), h_t
 
+    @torch.no_grad()
+    def torch_modules(self) -> tuple[nn.RNNCell, nn.Linear]:
+        """``torch.nn.RNNCell`` and ``torch.nn.Linear`` holding this unit's weights, in torch.nn's layout.
+
+        torch.nn stores each matrix transposed (it multiplies column vectors) and splits b_h into two
+        biases whose sum is b_h.
+        """
+        ref = self.W_ho
+        cell = nn.RNNCell(self.cell.input_size, self.hidden_size).to(ref.device, ref.dtype)
+        out = nn.Linear(self.hidden_size, self.W_ho.shape[1]).to(ref.device, ref.dtype)
+        for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), self.cell.to_torch_layout()):
+            getattr(cell, name).copy_(value)
+        out.weight.copy_(self.W_ho.T)
+        out.bias.copy_(self.b_o)
+        return cell, out
+
     def params(self) -> dict[str, torch.Tensor]:
         """The five parameters by the names of their symbols (detached views)."""
         c = self.cell

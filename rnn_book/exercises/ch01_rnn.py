@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import Wrong, call, exercise
+from .core import Wrong, call, exercise, step_cases
 
 
 def _as_tensor(got, what: str) -> torch.Tensor:
@@ -37,10 +37,8 @@ def ch01_param_count(fn):
 @exercise
 def ch01_rnn_step(fn):
     """``fn(x_t, h_prev, W_xh, W_hh, b_h)``: one step h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h), batch rows."""
-    g = torch.Generator().manual_seed(1)
-    for B, D, H in [(3, 4, 5), (1, 2, 3), (2, 6, 6)]:
-        x = torch.randn(B, D, generator=g, dtype=torch.float64)
-        h = torch.randn(B, H, generator=g, dtype=torch.float64)
+    for g, D, H, x, h in step_cases(1):
+        B = x.shape[0]
         W_xh = torch.randn(D, H, generator=g, dtype=torch.float64)
         W_hh = torch.randn(H, H, generator=g, dtype=torch.float64)
         b_h = torch.randn(H, generator=g, dtype=torch.float64)

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .core import Wrong, call, exercise
+from .core import Wrong, call, exercise, step_cases
 
 _NAMES = ("W_xr", "W_hr", "b_r", "W_xz", "W_hz", "b_z", "W_xh", "W_hh", "b_h")
 
@@ -19,10 +19,8 @@ def _params(D: int, H: int, g: torch.Generator) -> dict[str, torch.Tensor]:
 @exercise
 def ch03_gru_step(fn):
     """``fn(x_t, h_prev, p)``: one textbook GRU step; ``p`` maps W_xr, W_hr, b_r, W_xz, ... b_h to tensors."""
-    g = torch.Generator().manual_seed(3)
-    for B, D, H in [(3, 4, 5), (1, 2, 3), (2, 6, 6)]:
-        x = torch.randn(B, D, generator=g, dtype=torch.float64)
-        h = torch.randn(B, H, generator=g, dtype=torch.float64)
+    for g, D, H, x, h in step_cases(3):
+        B = x.shape[0]
         p = _params(D, H, g)
         r = torch.sigmoid(x @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
         z = torch.sigmoid(x @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])

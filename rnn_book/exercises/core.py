@@ -139,3 +139,17 @@ def close(a, b, tol: float = 1e-6) -> bool:
         b = b.detach().cpu().numpy()
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return a.shape == b.shape and bool(np.allclose(a, b, atol=tol, rtol=0))
+
+
+STEP_SHAPES = ((3, 4, 5), (1, 2, 3), (2, 6, 6))     # (batch, input, hidden) of the one-step exercises
+
+
+def step_cases(seed: int):
+    """For each of STEP_SHAPES: ``(generator, D, H, x_t, h_prev)`` with float64 x_t (B, D) and h_prev (B, H)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    for B, D, H in STEP_SHAPES:
+        x = torch.randn(B, D, generator=g, dtype=torch.float64)
+        h = torch.randn(B, H, generator=g, dtype=torch.float64)
+        yield g, D, H, x, h

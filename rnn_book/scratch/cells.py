@@ -74,14 +74,11 @@ class RNNCell(Cell):
 
     def to_torch_layout(self, grad: bool = False):
         g = _getter(grad)
-        b = g(self.b_h)
-        return g(self.W_xh).T, g(self.W_hh).T, b, (b if grad else torch.zeros_like(b))
+        return one_bias_layout(g(self.W_xh), g(self.W_hh), g(self.b_h), grad)
 
     @torch.no_grad()
     def load_torch_layout(self, w_ih, w_hh, b_ih, b_hh) -> None:
-        self.W_xh.copy_(w_ih.T)
-        self.W_hh.copy_(w_hh.T)
-        self.b_h.copy_(b_ih + b_hh)
+        load_one_bias(self.W_xh, self.W_hh, self.b_h, w_ih, w_hh, b_ih, b_hh)
 
 
 class LSTMCell(Cell):
@@ -127,16 +124,15 @@ class LSTMCell(Cell):
         w_ih = torch.cat([g(getattr(self, f"W_x{k}")) for k in order], 1).T
         w_hh = torch.cat([g(getattr(self, f"W_h{k}")) for k in order], 1).T
         b = torch.cat([g(getattr(self, f"b_{k}")) for k in order])
-        return w_ih, w_hh, b, (b if grad else torch.zeros_like(b))
+        return one_bias_layout(w_ih.T, w_hh.T, b, grad)
 
     @torch.no_grad()
     def load_torch_layout(self, w_ih, w_hh, b_ih, b_hh) -> None:
         H = self.hidden_size
         for n, k in enumerate("ifco"):
             rows = slice(n * H, (n + 1) * H)
-            getattr(self, f"W_x{k}").copy_(w_ih[rows].T)
-            getattr(self, f"W_h{k}").copy_(w_hh[rows].T)
-            getattr(self, f"b_{k}").copy_(b_ih[rows] + b_hh[rows])
+            load_one_bias(getattr(self, f"W_x{k}"), getattr(self, f"W_h{k}"), getattr(self, f"b_{k}"),
+                          w_ih[rows], w_hh[rows], b_ih[rows], b_hh[rows])
 
 
 class GRUCell(Cell):
@@ -211,6 +207,23 @@ _GRU_FORM_MSG = (
     "this scratch GRU has reset_after=False (the textbook form of Cho et al. 2014), which computes a "
     "different function. Build it as scratch.GRU(..., reset_after=True)."
 )
+
+
+def one_bias_layout(W_x, W_h, b, grad: bool):
+    """torch.nn's ``(weight_ih, weight_hh, bias_ih, bias_hh)`` for book-layout weights with one bias b.
+
+    torch.nn adds two biases where the equations have one: b is reported as bias_ih and bias_hh is 0.
+    Gradients (``grad=True``) are the other way round: each of the two torch biases would receive
+    exactly the gradient of b, so both report it.
+    """
+    return W_x.T, W_h.T, b, (b if grad else torch.zeros_like(b))
+
+
+def load_one_bias(W_x, W_h, b, w_ih, w_hh, b_ih, b_hh) -> None:
+    """Copy torch.nn's layout into book-layout parameters with one bias b = bias_ih + bias_hh (no grad)."""
+    W_x.copy_(w_ih.T)
+    W_h.copy_(w_hh.T)
+    b.copy_(b_ih + b_hh)
 
 
 def _getter(grad: bool):

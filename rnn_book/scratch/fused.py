@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from .cells import _GRU_FORM_MSG, Cell, _getter
+from .cells import _GRU_FORM_MSG, Cell, _getter, load_one_bias, one_bias_layout
 
 
 class Steps:
@@ -133,14 +133,11 @@ class FusedCell(Cell):
 
     def to_torch_layout(self, grad: bool = False):
         g = _getter(grad)
-        b = g(self.b)
-        return g(self.W_x).T, g(self.W_h).T, b, (b if grad else torch.zeros_like(b))
+        return one_bias_layout(g(self.W_x), g(self.W_h), g(self.b), grad)
 
     @torch.no_grad()
     def load_torch_layout(self, w_ih, w_hh, b_ih, b_hh) -> None:
-        self.W_x.copy_(w_ih.T)
-        self.W_h.copy_(w_hh.T)
-        self.b.copy_(b_ih + b_hh)
+        load_one_bias(self.W_x, self.W_h, self.b, w_ih, w_hh, b_ih, b_hh)
 
 
 class FusedRNNCell(FusedCell):
