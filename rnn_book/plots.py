@@ -6,6 +6,10 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .viz import fonts
+
+fonts.register()      # Chinese text in any figure falls back to a CJK font (or the caption stays English)
+
 
 def curves(series: Mapping[str, Sequence[float]], title: str, xlabel: str, ylabel: str, logy: bool = False,
            ax=None, x: Sequence[float] | None = None, styles: Mapping[str, str] | None = None):

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from .diagram import PALETTE, Diagram
+from .fonts import caption
 
 
 def stacked(T: int = 3, layers: int = 2, title: str | None = None) -> Diagram:
     """Layers of unrolled units: layer l's h^(l)_t is layer l+1's input at step t."""
     if not (1 <= T <= 6 and 1 <= layers <= 4):
         raise ValueError(f"stacked: T must lie in 1..6 and layers in 1..4; got T={T}, layers={layers}")
-    title = title or f"A deep (stacked) RNN: {layers} layers unrolled over T = {T} steps"
+    title = title or caption(f"本书补充图：深层（堆叠）RNN，{layers} 层沿时间展开 {T} 步",
+                             f"Added by this book: a deep (stacked) RNN, {layers} layers unrolled over T = {T} steps")
     step, dy = 2.4, 1.7
     width, height = 1.6 + step * T + 0.6, 1.6 + dy * layers + 0.9
     d = Diagram(width, height, title)
@@ -37,7 +39,8 @@ def bidirectional(T: int = 3, title: str | None = None) -> Diagram:
     """A forward chain (left to right) and a backward chain (right to left); o_t reads both."""
     if not 1 <= T <= 6:
         raise ValueError(f"bidirectional: T must lie in 1..6; got {T}")
-    title = title or f"A bidirectional RNN over T = {T} steps: two chains, outputs read both"
+    title = title or caption(f"本书补充图：双向 RNN，{T} 步，正反两条链，输出同时读取两者",
+                             f"Added by this book: a bidirectional RNN over T = {T} steps, two chains, outputs read both")
     step = 2.4
     width, height = 1.6 + step * T + 0.6, 6.0
     d = Diagram(width, height, title)

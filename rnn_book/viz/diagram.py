@@ -52,20 +52,30 @@ class Diagram:
         return (x, y)
 
     def arrow(self, start, end, label=None, curve=0.0, label_offset=(0.0, 0.15), color=None, style="-|>", lw=1.3,
-              shrink=12):
+              shrink=12, shrink_start=None):
+        """An arrow from start to end, pulled back by ``shrink`` points at both ends (``shrink_start``
+        overrides the start: 0 for an arrow that leaves a wire, so that it stays attached to it)."""
         self.ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=12, lw=lw,
                                           color=color or PALETTE["edge"], connectionstyle=f"arc3,rad={curve}",
-                                          shrinkA=shrink, shrinkB=shrink))
+                                          shrinkA=shrink if shrink_start is None else shrink_start, shrinkB=shrink))
         if label:
             mx, my = (start[0] + end[0]) / 2 + label_offset[0], (start[1] + end[1]) / 2 + label_offset[1]
             self.ax.text(mx, my, label, ha="center", va="bottom", fontsize=9)
 
     def line(self, points, color=None, lw=1.3, arrow_end=True):
-        """A polyline through points (for wires with corners), with an arrowhead on the last segment."""
+        """A wire through points (corners allowed), with an arrowhead on the last segment.
+
+        The wire starts exactly at its first point (where it leaves another wire or a box edge);
+        only a one-segment wire's arrowhead stops short of its end point.
+        """
         xs, ys = zip(*points)
         self.ax.plot(xs[:-1] if arrow_end else xs, ys[:-1] if arrow_end else ys, color=color or PALETTE["edge"], lw=lw)
         if arrow_end:
-            self.arrow(points[-2], points[-1], color=color, shrink=0 if len(points) > 2 else 12)
+            self.arrow(points[-2], points[-1], color=color, shrink=0 if len(points) > 2 else 12, shrink_start=0)
+
+    def dot(self, x, y):
+        """A junction: the wire splits (or two wires join) here."""
+        self.ax.plot([x], [y], "o", ms=4, color=PALETTE["edge"], zorder=3)
 
     def text(self, x, y, s, **kw):
         kw.setdefault("ha", "center")

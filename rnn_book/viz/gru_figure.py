@@ -10,13 +10,10 @@ H_{t-1} W_hh + b_hh instead of H_{t-1}.
 from __future__ import annotations
 
 from .diagram import Diagram
+from .fonts import caption
 
 # Every symbol of the equations that the figure must show (the tests check this list).
 SYMBOLS = ("$X_t$", "$H_{t-1}$", "$R_t$", "$Z_t$", r"$\tilde{H}_t$", "$H_t$", "1−")
-
-
-def _dot(d: Diagram, x: float, y: float) -> None:
-    d.ax.plot([x], [y], "o", ms=4, color="#374151")      # a wire splits (or joins) here
 
 
 def gru_cell_figure(reset_after: bool = False, title: str | None = None) -> Diagram:
@@ -24,8 +21,12 @@ def gru_cell_figure(reset_after: bool = False, title: str | None = None) -> Diag
     if not isinstance(reset_after, bool):
         raise TypeError(f"gru_cell_figure: reset_after must be True or False; got {reset_after!r}")
     if title is None:
-        title = ("The GRU cell, cuDNN form (reset gate after the product)" if reset_after
-                 else "The GRU cell (Cho et al. 2014, the textbook form)")
+        title = (caption("本书补充图（原书无此图）：GRU 单元，cuDNN 的形式",
+                         "Added by this book (no figure in the source): the GRU cell, cuDNN form "
+                         "(reset gate after the product)") if reset_after
+                 else caption("本书补充图（原书无此图）：GRU 单元，教材的形式",
+                              "Added by this book (no figure in the source): the GRU cell, "
+                              "textbook form (Cho et al. 2014)"))
     d = Diagram(12.4, 7.6, title)
     d.box(6.15, 3.55, 8.1, 5.9, "", role="#f9fafb")      # the cell's outline, under everything else
     y_top, y_mid, y_gate, y_bus, y_x = 5.9, 4.5, 3.1, 1.7, 0.95
@@ -41,14 +42,14 @@ def gru_cell_figure(reset_after: bool = False, title: str | None = None) -> Diag
     d.text(11.95, y_top, "$H_t$", fontsize=12)
     d.line([(10.6, y_top), (10.6, 7.25)])                 # H_t also leaves upwards as the output
     d.text(10.95, 7.15, "$H_t$", fontsize=10)
-    _dot(d, 10.6, y_top)
+    d.dot(10.6, y_top)
 
     # --- X_t and H_{t-1} meet on one bus that feeds both gates -------------------------------------
     d.line([(x_drop, y_top), (x_drop, y_bus), (x_z, y_bus)], arrow_end=False)
-    _dot(d, x_drop, y_top)
+    d.dot(x_drop, y_top)
     d.text(x_in, 0.12, "$X_t$", fontsize=12)
     d.line([(x_in, 0.35), (x_in, y_bus)], arrow_end=False)
-    _dot(d, x_in, y_bus)
+    d.dot(x_in, y_bus)
     d.text(3.85, y_bus - 0.3, r"$[X_t,\ H_{t-1}]$", fontsize=8, color="#6b7280")
     for x, label, name in ((x_r, "$R_t$", "reset"), (x_z, "$Z_t$", "update")):
         d.line([(x, y_bus), (x, y_bus + 0.5), (x, y_gate - 0.47)])
@@ -65,7 +66,7 @@ def gru_cell_figure(reset_after: bool = False, title: str | None = None) -> Diag
         d.arrow((x_r, 5.0), reset, shrink=4)
     else:
         d.arrow((x_r, y_top), reset, shrink=6)
-    _dot(d, x_r, y_top)
+    d.dot(x_r, y_top)
 
     # --- the candidate H̃_t from X_t and the reset-filtered past ------------------------------------
     cand_label = "tanh\n" + r"$\tilde{H}_t$"
@@ -76,13 +77,13 @@ def gru_cell_figure(reset_after: bool = False, title: str | None = None) -> Diag
            r"$R_t\odot(H_{t-1}W_{hh}+b_{hh})$" if reset_after else r"$R_t\odot H_{t-1}$",
            fontsize=8, color="#6b7280", va="bottom")
     d.line([(x_in, y_x), (x_new, y_x), (x_new, y_gate - 0.47)])
-    _dot(d, x_in, y_x)
+    d.dot(x_in, y_x)
 
     # --- update gate: Z_t keeps the past, 1 − Z_t lets the candidate in ----------------------------
     d.line([(x_z, y_gate + 0.45), (x_z, 5.2), (x_keep, 5.2), (x_keep, y_top - 0.22)])
     one_minus = d.op(x_one, 5.2, "1−", fontsize=8)
     d.arrow((x_keep, 5.2), one_minus, shrink=4)
-    _dot(d, x_keep, 5.2)
+    d.dot(x_keep, 5.2)
     new = d.op(x_new, y_mid, "⊙")                          # (1 − Z_t) ⊙ H̃_t: the part of the candidate taken
     d.arrow(one_minus, new, shrink=6)
     d.arrow((x_new, y_gate + 0.45), new, shrink=6)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from .diagram import Diagram
+from .fonts import caption
 
 # Every symbol each figure must show (the tests check these lists).
 UNIT_SYMBOLS = ("$x_t$", "$h_t$", "$h_{t-1}$", "$o_t$", "$W_{xh}$", "$W_{hh}$", "$W_{ho}$")
@@ -20,8 +21,10 @@ def unrolled_symbols(T: int) -> tuple[str, ...]:
     return ("$h_0$",) + tuple(f"${s}_{{{t}}}$" for t in range(1, T + 1) for s in "xho")
 
 
-def recurrent_unit(title: str = "Fig. 6-2 redrawn: the recurrent unit and its one-step delay") -> Diagram:
+def recurrent_unit(title: str | None = None) -> Diagram:
     """Draw 图 6-2; returns the :class:`Diagram` (``.fig`` is the Figure, ``.labels()`` its texts)."""
+    title = title or caption("图 6-2 循环单元：隐藏状态经一步延迟回到单元",
+                             "Fig. 6-2 redrawn: the recurrent unit and its one-step delay")
     d = Diagram(8.0, 6.0, title)
     cx, cy, w, h = 3.4, 3.0, 3.6, 1.3
     d.box(cx, cy, w, h, "recurrent unit\n" + CELL_TEXT, role="hidden", fontsize=8)
@@ -52,7 +55,8 @@ def unrolled(T: int = 3, title: str | None = None) -> Diagram:
     """Draw 图 6-3 for ``T`` time steps (1..6): the unit of 图 6-2 applied once per step, same weights."""
     if not isinstance(T, int) or isinstance(T, bool) or not 1 <= T <= 6:
         raise ValueError(f"unrolled: T must be an int from 1 to 6 (the figure's width); got {T!r}")
-    title = title or f"Fig. 6-3 redrawn: the unit unrolled over T = {T} steps, one set of weights"
+    title = title or caption(f"图 6-3 同一个单元沿时间展开 {T} 步，各步共用一组权重",
+                             f"Fig. 6-3 redrawn: the unit unrolled over T = {T} steps, one set of weights")
     step = 2.6
     width = 2.2 + step * T + 0.4
     d = Diagram(width, 5.6, title)
