@@ -6,7 +6,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .viz import fonts
+from . import fonts
 
 fonts.register()      # Chinese text in any figure falls back to a CJK font (or the caption stays English)
 

@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.ft2font import FT2Font  # noqa: E402
 
-from rnn_book.viz import deep_figures, fonts, gru_figure, lstm_figure, rnn_figures  # noqa: E402
+from rnn_book import fonts  # noqa: E402
+from rnn_book.viz import deep_figures, gru_figure, lstm_figure, rnn_figures  # noqa: E402
 
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .diagram import PALETTE, Diagram
-from .fonts import caption
+from ..fonts import caption
 
 
 def stacked(T: int = 3, layers: int = 2, title: str | None = None) -> Diagram:

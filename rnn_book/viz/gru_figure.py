@@ -10,7 +10,7 @@ H_{t-1} W_hh + b_hh instead of H_{t-1}.
 from __future__ import annotations
 
 from .diagram import Diagram
-from .fonts import caption
+from ..fonts import caption
 
 # Every symbol of the equations that the figure must show (the tests check this list).
 SYMBOLS = ("$X_t$", "$H_{t-1}$", "$R_t$", "$Z_t$", r"$\tilde{H}_t$", "$H_t$", "1−")

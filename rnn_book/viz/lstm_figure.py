@@ -13,7 +13,7 @@ from __future__ import annotations
 from numbers import Integral
 
 from .diagram import Diagram
-from .fonts import caption
+from ..fonts import caption
 
 # Every symbol of the equations that the figure must show (the tests check this list).
 SYMBOLS = ("X_t", "H_{t-1}", "C_{t-1}", "F_t", "I_t", "O_t", r"\tilde{C}_t", "C_t", "H_t")

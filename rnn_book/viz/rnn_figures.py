@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from .diagram import Diagram
-from .fonts import caption
+from ..fonts import caption
 
 # Every symbol each figure must show (the tests check these lists).
 UNIT_SYMBOLS = ("$x_t$", "$h_t$", "$h_{t-1}$", "$o_t$", "$W_{xh}$", "$W_{hh}$", "$W_{ho}$")
