@@ -50,6 +50,19 @@ class Cell(nn.Module):
     def extra_repr(self) -> str:
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}"
 
+    # -- torch.nn's layout, for cells that keep one bias where torch.nn has two -----------------------
+    def one_bias_params(self):
+        """``(W_x, W_h, b)``: the parameters in torch.nn's gate order, in the book's layout."""
+        raise NotImplementedError(f"{type(self).__name__} defines its own torch layout")
+
+    def to_torch_layout(self, grad: bool = False):
+        g = _getter(grad)
+        return one_bias_layout(*(g(p) for p in self.one_bias_params()), grad)
+
+    @torch.no_grad()
+    def load_torch_layout(self, w_ih, w_hh, b_ih, b_hh) -> None:
+        load_one_bias(*self.one_bias_params(), w_ih, w_hh, b_ih, b_hh)
+
 
 class RNNCell(Cell):
     r"""Vanilla (Elman) RNN: $h_t = \tanh(x_t W_{xh} + h_{t-1} W_{hh} + b_h)$."""
@@ -72,13 +85,8 @@ class RNNCell(Cell):
         self._record(h=h_t)
         return h_t
 
-    def to_torch_layout(self, grad: bool = False):
-        g = _getter(grad)
-        return one_bias_layout(g(self.W_xh), g(self.W_hh), g(self.b_h), grad)
-
-    @torch.no_grad()
-    def load_torch_layout(self, w_ih, w_hh, b_ih, b_hh) -> None:
-        load_one_bias(self.W_xh, self.W_hh, self.b_h, w_ih, w_hh, b_ih, b_hh)
+    def one_bias_params(self):
+        return self.W_xh, self.W_hh, self.b_h
 
 
 class LSTMCell(Cell):

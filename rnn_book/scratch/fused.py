@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from .cells import _GRU_FORM_MSG, Cell, _getter, load_one_bias, one_bias_layout
+from .cells import _GRU_FORM_MSG, Cell, _getter
 
 
 class Steps:
@@ -131,13 +131,8 @@ class FusedCell(Cell):
         tape.uses[t] += 1
         return self.W_h.detach()
 
-    def to_torch_layout(self, grad: bool = False):
-        g = _getter(grad)
-        return one_bias_layout(g(self.W_x), g(self.W_h), g(self.b), grad)
-
-    @torch.no_grad()
-    def load_torch_layout(self, w_ih, w_hh, b_ih, b_hh) -> None:
-        load_one_bias(self.W_x, self.W_h, self.b, w_ih, w_hh, b_ih, b_hh)
+    def one_bias_params(self):
+        return self.W_x, self.W_h, self.b
 
 
 class FusedRNNCell(FusedCell):
