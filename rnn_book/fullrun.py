@@ -205,10 +205,10 @@ def render(rows: list[dict], info: dict) -> str:
     body = []
     for r in rows:
         msg = r["first_failure"].replace("|", "\\|").replace("\n", " ")
-        wall = _clock(r["wall_seconds"]) if r["status"] != "not started" else ""
+        wall = _clock(r["wall_seconds"]) if r["status"] not in ("not started", "running") else ""
         body.append(f"| {r['chapter']} | {r['status']} | {wall} | {r['passed']} of {r['cells']} | {r['failed']} | "
                     f"{r['not_run']} | {msg} |")
-    done = [r for r in rows if r["status"] != "not started"]
+    done = [r for r in rows if r["status"] not in ("not started", "running")]
     foot = ["", f"Chapters passed: {sum(r['status'] == 'passed' for r in rows)} of {len(rows)}; "
                 f"wall time of the run: {_clock(info.get('elapsed', 0.0))}; "
                 f"sum of chapter wall times: {_clock(sum(r['wall_seconds'] for r in done))}."]
@@ -251,6 +251,8 @@ def run(chapters: Sequence[Path], out: Path = DEFAULT_OUT, workers: int | None =
         raise ValueError(f"fullrun: workers must be a positive int; got {workers!r}")
     if not chapters:
         raise ValueError("fullrun: no chapters to run")
+    t_start = time.monotonic()                      # the deadline counts from here
+    end_at = t_start + deadline if deadline else None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     json_out = out.with_suffix(".json")
@@ -262,8 +264,6 @@ def run(chapters: Sequence[Path], out: Path = DEFAULT_OUT, workers: int | None =
     rows = {p.stem: summarise(p.stem, None, 0.0, "finished", totals[p.stem]) | {"status": "not started"}
             for p in chapters}
     lock = threading.Lock()
-    t_start = time.monotonic()
-    end_at = t_start + deadline if deadline else None
     env = _worker_env(threads, mode)
     progress_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="rnn_book_fullrun_"))
     progress_dir.mkdir(parents=True, exist_ok=True)
@@ -282,6 +282,9 @@ def run(chapters: Sequence[Path], out: Path = DEFAULT_OUT, workers: int | None =
         if remaining is not None and remaining <= 0:
             return                                      # stays "not started"
         t0 = time.perf_counter()
+        with lock:
+            rows[path.stem] = rows[path.stem] | {"status": "running"}   # what a table read mid-run shows
+            write()
         cmd = [sys.executable, "-m", "rnn_book.fullrun", "--one", str(path), "--progress", str(progress),
                "--cell-timeout", str(cell_timeout)]
         ended = "finished"

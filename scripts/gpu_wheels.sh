@@ -37,3 +37,34 @@ python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3
 n=$(ls "$dest"/*.whl | wc -l)
 echo "$n wheels, $(du -sh "$dest" | cut -f1) in $dest"
 [ "$n" -eq "${#WHEELS[@]}" ] || { echo "expected ${#WHEELS[@]} wheels, one per pin" >&2; exit 1; }
+
+# Every dependency of every wheel (for CPython 3.12 on Linux) is in the kit or expected on the machine.
+python3 - "$dest" <<'PY'
+import re, sys, zipfile
+from pathlib import Path
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+
+EXPECTED = {"attrs", "coverage", "markdown-it-py", "numpy", "matplotlib", "packaging", "pygments", "pytest",
+            "python-dateutil", "psutil", "pyyaml", "typing-extensions", "tqdm", "torch", "setuptools", "six"}
+env = {"python_version": "3.12", "python_full_version": "3.12.3", "sys_platform": "linux", "os_name": "posix",
+       "platform_system": "Linux", "platform_machine": "x86_64", "implementation_name": "cpython",
+       "platform_python_implementation": "CPython", "extra": ""}
+norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
+kit, needs = set(), {}
+for whl in sorted(Path(sys.argv[1]).glob("*.whl")):
+    with zipfile.ZipFile(whl) as z:
+        meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    name = norm(re.search(r"^Name: (.+)$", meta, re.M).group(1).strip())
+    if name in kit:
+        sys.exit(f"two versions of {name} in the kit")
+    kit.add(name)
+    for line in re.findall(r"^Requires-Dist: (.+)$", meta, re.M):
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate(env):
+            needs.setdefault(norm(req.name), set()).add(name)
+missing = {n: by for n, by in needs.items() if n not in kit and n not in EXPECTED}
+if missing:
+    sys.exit("missing from the kit: " + "; ".join(f"{n} (needed by {', '.join(sorted(b))})" for n, b in missing.items()))
+print(f"dependencies closed: {len(kit)} wheels; expected on the machine: {', '.join(sorted(set(needs) - kit))}")
+PY
