@@ -94,6 +94,13 @@ class MystChapter(IPyNbFile):
             yield item
 
 
+def pytest_collection_modifyitems(config, items):
+    # on an xdist worker: chapters first. They are the longest files, so they start early and the many
+    # short unit-test files fill the end, instead of one long chapter running alone at the end.
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: not isinstance(item, ChapterCell))      # stable: cells keep their order
+
+
 def pytest_runtest_logreport(report):
     # setup + call + teardown of every cell; the kernel starts in the first cell's setup and stops in
     # the last one's teardown. Under xdist the workers' reports arrive here, in the controller.

@@ -257,7 +257,8 @@ def run(chapters: Sequence[Path], out: Path = DEFAULT_OUT, workers: int | None =
     out.parent.mkdir(parents=True, exist_ok=True)
     json_out = out.with_suffix(".json")
     chapters = _order(list(chapters), json_out)
-    info = {**machine(threads), "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    info = {"device": "(being read)", "torch": "?", "cuda": None, "python": platform.python_version(),
+            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "mode": mode, "workers": min(workers, len(chapters)), "threads": threads, "cores": cores,
             "cell_timeout": cell_timeout, "deadline": deadline}
     totals = {p.stem: len(code_cell_lines(p.read_text(encoding="utf-8"))) for p in chapters}
@@ -312,10 +313,19 @@ def run(chapters: Sequence[Path], out: Path = DEFAULT_OUT, workers: int | None =
             rows[path.stem] = summarise(path.stem, record, time.perf_counter() - t0, ended, totals[path.stem])
             write()
 
+    def read_machine():             # beside the chapters: importing torch can take a while on a busy machine
+        found = machine(threads)
+        with lock:
+            info.update(found)
+            write()
+
     with lock:
         write()
+    reader = threading.Thread(target=read_machine, daemon=True)
+    reader.start()
     with ThreadPoolExecutor(max_workers=info["workers"]) as pool:
         list(pool.map(one, chapters))
+    reader.join(timeout=max(1.0, end_at - time.monotonic()) if end_at else None)
     with lock:
         write()
     return [rows[p.stem] for p in sorted(chapters)]

@@ -50,7 +50,12 @@ def test_library_engine_runs_cudnn(kind):
         assert ("_cudnn_rnn" in ops) == ON_CUDA, f"{kind} {dtype} on {DEVICE}: recurrent operators {ops}"
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "-".join(k for k, v in s.items() if v) or "plain")
+def _shape_id(s: dict) -> str:
+    return f"L{s['layers']}-{'bi' if s['bidirectional'] else 'uni'}" + "-lengths" * s["lengths"] + \
+        "-state" * s["given_state"]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_shape_id)
 @pytest.mark.parametrize("fused", [False, True], ids=["textbook", "fused"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_engines_agree_float64(kind, fused, shape):
@@ -58,7 +63,7 @@ def test_engines_agree_float64(kind, fused, shape):
     assert _worst(g) < TOL[("float64", False)], g
 
 
-@pytest.mark.parametrize("shape", SHAPES[:2], ids=["plain", "bi-lengths-state"])
+@pytest.mark.parametrize("shape", SHAPES[:2], ids=_shape_id)
 @pytest.mark.parametrize("kind", KINDS)
 def test_engines_agree_float32_tf32_off(kind, shape):
     g = engine_gap(replace(CHAPTER_CASE, kind=kind, **shape), DEVICE, "float32", tf32=False)
