@@ -83,7 +83,8 @@ def render(results: dict[str, tuple[LMConfig, int, list[dict]]], rounds: int, lo
              "language model (LSTM, Moby-Dick), trained on one global batch in every arrangement: 2 processes "
              "read half of the streams each and DistributedDataParallel (gloo) averages their gradients.",
              "",
-             f"- machine: {_cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}, Python {platform.python_version()}",
+             f"- machine: {_cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}, "
+             f"Python {platform.python_version()}",
              "- device: cpu; threads per process as in the table (torch.set_num_threads)",
              f"- load average (1 / 5 / 15 min) before the run: {load[0]}; after: {load[1]} "
              "(other programs on the machine take cores too)",
