@@ -297,9 +297,8 @@ def write_report(run: Run) -> None:
         lines += _bench_lines(b.get("tf32"), "Float32 with TF32 on (cuBLAS and cuDNN)")
     d = run.parts.get("ddp", {})
     lines += [f"## Data-parallel training under torchrun ({_status(run, 'ddp')})", ""]
-    if d:
-        lines += ["```", *[ln for ln in d["output"].splitlines() if ln.startswith(("rank ", "30 steps", "wrote"))],
-                  "```", ""]
+    said = [ln for ln in d.get("output", "").splitlines() if ln.startswith(("rank ", "30 steps", "wrote"))]
+    lines += ["```", *said, "```", ""] if said else ["No result." if d else "", ""]
     c = run.parts.get("chapters", {})
     lines += [f"## Chapters in full mode ({_status(run, 'chapters')})", ""]
     table = (run.out / "full_mode.md")
