@@ -3,16 +3,21 @@
 nbval reads only .ipynb files, so this hook reads each ``chapters/*.md`` with jupytext and hands the
 notebook to nbval's own collector; no .ipynb is written. A failing cell is reported with the chapter
 file and the line where the cell starts. The run ends with each chapter's wall time.
+
+With pytest-xdist (``pytest -n auto``) every chapter stays whole on one worker, in one kernel: the
+distribution test by test that ``-n`` chooses is switched to ``loadfile``, which sends each file --
+a chapter, or a file of unit tests -- to one worker as a whole.
 """
 from __future__ import annotations
 
 import os
-import re
-import time
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
+
+from rnn_book.fullrun import code_cell_lines, is_chapter
 
 os.environ.setdefault("RNN_BOOK_QUICK", "1")     # the chapters read it in their kernels
 os.environ.setdefault("MPLBACKEND", "agg")
@@ -23,18 +28,20 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).parent
 CHAPTERS = ROOT / "chapters"
 _chapter_seconds: dict[str, float] = defaultdict(float)
+_rootpath: list[Path] = [ROOT]            # pytest's rootdir, which node ids are relative to
 
 
+@lru_cache(maxsize=None)
 def _is_chapter(path: Path) -> bool:
-    if path.suffix != ".md" or CHAPTERS not in path.parents or "solutions" in path.parts:
-        return False
-    head = path.read_text(encoding="utf-8")[:600]
-    return head.startswith("---") and "jupytext" in head
+    return CHAPTERS in path.parents and is_chapter(path)
 
 
-def _code_cell_lines(text: str) -> list[int]:
-    """1-based line numbers of every ```{code-cell} fence in a MyST notebook."""
-    return [n for n, line in enumerate(text.splitlines(), 1) if re.match(r"^`{3,}\{code-cell\}", line)]
+def pytest_configure(config):
+    _rootpath[0] = Path(str(config.rootpath))
+    # xdist's plain "-n N" distributes test by test ("load"), which would scatter a chapter's cells
+    # over several kernels, each missing the cells before; "loadfile" keeps a file on one worker
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadfile"
 
 
 def pytest_collect_file(file_path: Path, parent):
@@ -69,7 +76,7 @@ class MystChapter(IPyNbFile):
 
         text = Path(self.fspath).read_text(encoding="utf-8")
         self.nb = jupytext.reads(text, fmt="md:myst")
-        lines = _code_cell_lines(text)
+        lines = code_cell_lines(text)
         code_cells = [c for c in self.nb.cells if c.cell_type == "code"]
         for num, cell in enumerate(code_cells):
             options = dd(bool, find_metadata_tags(cell.metadata))
@@ -80,12 +87,19 @@ class MystChapter(IPyNbFile):
             yield item
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    t0 = time.perf_counter()
-    yield
-    if isinstance(item, ChapterCell):
-        _chapter_seconds[os.path.relpath(str(item.fspath), str(ROOT))] += time.perf_counter() - t0
+def pytest_collection_modifyitems(config, items):
+    # on an xdist worker: chapters first. They are the longest files, so they start early and the many
+    # short unit-test files fill the end, instead of one long chapter running alone at the end.
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: not isinstance(item, ChapterCell))      # stable: cells keep their order
+
+
+def pytest_runtest_logreport(report):
+    # setup + call + teardown of every cell; the kernel starts in the first cell's setup and stops in
+    # the last one's teardown. Under xdist the workers' reports arrive here, in the controller.
+    path = report.nodeid.split("::", 1)[0]
+    if _is_chapter(_rootpath[0] / path):
+        _chapter_seconds[path] += report.duration
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -96,4 +110,6 @@ def pytest_terminal_summary(terminalreporter):
                  else "chapter wall times")
     for path, sec in sorted(_chapter_seconds.items(), key=lambda kv: -kv[1]):
         tr.write_line(f"{sec:8.1f} s  {path}")
-    tr.write_line(f"{sum(_chapter_seconds.values()):8.1f} s  all chapters")
+    workers = getattr(tr.config.option, "numprocesses", None)
+    tr.write_line(f"{sum(_chapter_seconds.values()):8.1f} s  all chapters"
+                  + (" (summed; they ran side by side on several workers)" if workers else ""))

@@ -4,6 +4,10 @@
     python -m rnn_book memory           # long-range memory benchmarks (recall, adding, copy)
     python -m rnn_book textgen-report   # full-mode text-generation results into results/ (and the README)
     python -m rnn_book translation      # train the number/date translator, print held-out scores
+    python -m rnn_book fullrun          # every chapter in full mode, side by side: results/full_mode.md
+    torchrun --nproc-per-node 2 -m rnn_book ddp-lm   # the character LM on 2 data-parallel processes
+    python -m rnn_book ddp-bench        # 1 vs 2 processes, same global batch: results/ddp.md
+    python -m rnn_book gpu-check --out DIR   # on a CUDA machine: GPU tests, benchmark, chapters: DIR/gpu.md
 
 ``python -m rnn_book <command> --help`` lists each command's options.
 """
@@ -18,6 +22,10 @@ COMMANDS = {
     "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
     "translation": ("rnn_book.tasks.translation", "train the English→Chinese number/date translator"),
+    "fullrun": ("rnn_book.fullrun", "every chapter in full mode, fresh kernels side by side: results/full_mode.md"),
+    "ddp-lm": ("rnn_book.tasks.lm_ddp", "train the character LM data-parallel (start with torchrun)"),
+    "ddp-bench": ("rnn_book.analysis.ddp_bench", "1 vs 2 data-parallel processes on one global batch: results/ddp.md"),
+    "gpu-check": ("rnn_book.gpu_check", "everything a CUDA machine can show: tests, benchmark, chapters: gpu.md"),
 }
 
 

@@ -12,12 +12,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rnn_book"
 # layer name -> the top-level modules and folders of rnn_book in it, from the bottom up
 LAYERS = {
     "engines": {"scratch", "cudnn", "checks", "weights", "models"},
-    "shared machinery": {"settings", "train", "timing", "plots", "source", "fonts", "__init__"},
+    "shared machinery": {"settings", "train", "timing", "plots", "source", "fonts", "precision", "distributed",
+                         "__init__"},
     "data": {"data"},
     "tasks": {"tasks"},
     "analysis": {"analysis"},
     "presentation": {"viz", "widgets", "exercises"},
-    "command line": {"__main__"},
+    "command line": {"__main__", "fullrun", "gpu_check"},      # runners of whole chapters and of everything
 }
 RANK = {top: n for n, tops in enumerate(LAYERS.values()) for top in tops}
 NAME = {top: layer for layer, tops in LAYERS.items() for top in tops}

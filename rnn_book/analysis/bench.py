@@ -35,6 +35,7 @@ import torch
 
 from .. import cudnn
 from ..checks import KINDS, check_kind
+from ..precision import tf32 as tf32_mode
 from ..settings import describe_device, device as default_device, is_quick, threads
 from ..timing import interleaved
 from ..weights import twin
@@ -172,13 +173,16 @@ def slicing_cost(times: Sequence[int], batch_size: int = 8, features: int = 256,
 
 def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, forms: Sequence[str] = FORMS,
             repeats: int = 7, warmup: int = 1, dev: torch.device | str | None = None, n_threads: int | None = None,
-            dense_n: int | None = None, seed: int = 0, estimate: str = "median", clock: str = "wall") -> list[dict]:
+            dense_n: int | None = None, seed: int = 0, estimate: str = "median", clock: str = "wall",
+            tf32: bool = False) -> list[dict]:
     """Time every (size, kind, form); one row per measurement (see the module docstring for the columns).
 
     ``dense_n``: side of the dense yardstick product (default 1024 on a CPU, 4096 on a GPU; 0 = none).
     ``estimate``: "median" of the repeats (the benchmark's number) or "min", the fastest repeat --
     robust when other programs share the machine, since interference only ever adds time.
     ``clock``: "wall" (the benchmark's clock) or "cpu", this process's CPU time (CPU devices only).
+    ``tf32``: let cuBLAS and cuDNN use TF32 on a GPU (:mod:`rnn_book.precision`). Off by default, so that
+    every form does IEEE float32 arithmetic, as on a CPU, and the forms can be checked to agree.
     """
     if estimate not in ESTIMATES:
         raise ValueError(f"bench: estimate must be one of {sorted(ESTIMATES)}; got {estimate!r}")
@@ -193,14 +197,14 @@ def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, f
     if dense_n is None:
         dense_n = 4096 if dev.type == "cuda" else 1024
     rows = []
-    with threads(n_threads):
+    with threads(n_threads), tf32_mode(tf32):
         # every (size, kind, form) in one round-robin, so that comparisons across sizes are side by side too
         fns, flops = {}, {}
         for size in sizes:
             for kind in kinds:
                 layers = layer_forms(kind, size, dev, seed)
                 x = torch.randn(size.batch, size.time, size.input, device=dev, requires_grad=True)
-                check_same_function(layers, x.detach())
+                check_same_function(layers, x.detach(), tol=1e-2 if tf32 else 1e-4)
                 for f in forms:
                     fns[(size, kind, f)] = train_step(layers[f], x)
                 flops[(size, kind)] = matmul_flops(kind, size)
@@ -336,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     p.add_argument("--repeats", type=int, help="timed rounds per measurement (median reported)")
     p.add_argument("--threads", type=int, help="torch.set_num_threads for the run (default: leave as is)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--tf32", action="store_true", help="on a GPU, let cuBLAS and cuDNN round products to TF32")
     a = p.parse_args(argv)
     quick = a.quick or is_quick()
     kinds = [k.strip().lower() for k in a.kinds.split(",") if k.strip()]
@@ -346,11 +351,17 @@ def main(argv: Sequence[str] | None = None) -> dict:
     except ValueError as e:
         p.error(str(e))
     repeats = a.repeats or (5 if quick else 7)
-    dev = torch.device(a.device) if a.device else default_device()
-    info = describe(a.threads) | {"mode": "quick" if quick else "full", "repeats": repeats}
+    try:
+        dev = torch.device(a.device) if a.device else default_device()
+    except RuntimeError:
+        p.error(f"--device must name a torch device such as cpu, cuda or cuda:1; got {a.device!r}")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        p.error(f"--device {a.device}: no CUDA device is available here")
+    info = describe(a.threads) | {"mode": "quick" if quick else "full", "repeats": repeats,
+                                  "float32": "TF32" if a.tf32 else "IEEE (TF32 off)"}
     print(f"device: {info['device']} [{info['cpu']}]; torch {info['torch']}; {info['threads']} thread(s); "
-          f"{repeats} repeats, median; forward+backward per call", flush=True)
-    rows = measure(sizes, kinds, repeats=repeats, dev=dev, n_threads=a.threads)
+          f"{repeats} repeats, median; forward+backward per call; float32 {info['float32']}", flush=True)
+    rows = measure(sizes, kinds, repeats=repeats, dev=dev, n_threads=a.threads, tf32=a.tf32)
     print(format_rows(rows))
     print(f"dense {1024 if dev.type != 'cuda' else 4096}^2 matrix product: "
           f"{rows[0]['dense_gflops']:.1f} GFLOP/s (first size; per-size values in the JSON)")
