@@ -1,0 +1,101 @@
+"""The reader's side of the chapters: opening one changes nothing, and edits have a place of their own.
+
+JupyterLab reads and writes a chapter (a MyST ``.md``) through Jupytext's contents manager. When a
+reader opens a chapter and runs it, Lab sets the kernelspec and language_info from the running kernel,
+fills in execution counts and outputs, and autosaves. The first test does exactly that through the
+same contents manager class Lab builds, for every chapter, and asks for the same bytes back.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import platform
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.md"))
+
+
+def lab_contents_manager(root: Path):
+    """The contents manager of ``jupyter lab`` with Jupytext's server extension, serving ``root``."""
+    from jupyter_server.serverapp import ServerApp
+    from jupytext.async_contentsmanager import build_async_jupytext_contents_manager_class
+    from jupytext.sync_contentsmanager import build_sync_jupytext_contents_manager_class
+
+    base = ServerApp.class_traits()["contents_manager_class"].default()    # what Lab uses
+    if inspect.iscoroutinefunction(base.get):                              # as jupyterlab_jupytext derives it
+        cls = build_async_jupytext_contents_manager_class(base)
+    else:
+        cls = build_sync_jupytext_contents_manager_class(base)
+    return cls(root_dir=str(root))
+
+
+def _as_a_reader_runs_it(nb) -> None:
+    """What Lab does to an open notebook when a reader picks the kernel and runs every cell."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": spec.display_name, "language": spec.language}
+    nb.metadata["language_info"] = {
+        "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+        "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3", "version": platform.python_version()}
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            count += 1
+            cell.execution_count = count
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"ran cell {count}\n")]
+            cell.metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00.000Z"}
+
+
+def _copy_of_the_book(tmp_path: Path) -> Path:
+    """The chapters and the Jupytext configuration (pyproject.toml), laid out as in the repository."""
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "chapters").mkdir()
+    for chapter in CHAPTERS:
+        shutil.copy(chapter, tmp_path / "chapters" / chapter.name)
+    return tmp_path
+
+
+def test_every_chapter_survives_open_run_save_byte_identical(tmp_path):
+    assert len(CHAPTERS) >= 11, f"expected chapters 00..10; found {[c.name for c in CHAPTERS]}"
+    root = _copy_of_the_book(tmp_path)
+    cm = lab_contents_manager(root)
+
+    async def open_run_save(path: str) -> None:
+        model = await cm.get(path, content=True, type="notebook")
+        nb = model["content"]
+        assert any(c.cell_type == "code" for c in nb.cells), f"{path} opened without code cells"
+        _as_a_reader_runs_it(nb)
+        await cm.save({"type": "notebook", "format": "json", "content": nb}, path)
+
+    changed = {}
+    for chapter in CHAPTERS:
+        path = f"chapters/{chapter.name}"
+        asyncio.run(open_run_save(path))
+        after = (root / path).read_text(encoding="utf-8")
+        if after != chapter.read_text(encoding="utf-8"):
+            import difflib
+            changed[chapter.name] = "".join(difflib.unified_diff(
+                chapter.read_text(encoding="utf-8").splitlines(True), after.splitlines(True), n=0))[:800]
+    assert not changed, "saving an unedited chapter from JupyterLab changed it:\n" + "\n".join(
+        f"{name}:\n{diff}" for name, diff in changed.items())
+
+
+def test_chapter_headers_name_the_kernel_lab_writes_back():
+    """Each header holds the kernelspec of the kernel every pip or conda install of the book provides."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    import jupytext
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    for chapter in CHAPTERS:
+        ks = jupytext.read(chapter).metadata.get("kernelspec", {})
+        assert ks == {"name": "python3", "display_name": spec.display_name, "language": "python"}, \
+            f"{chapter.name}: kernelspec {ks} differs from the installed python3 kernel's ({spec.display_name!r})"
+
