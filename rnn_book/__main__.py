@@ -18,6 +18,7 @@ COMMANDS = {
     "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
     "translation": ("rnn_book.tasks.translation", "train the English→Chinese number/date translator"),
+    "workspace": ("rnn_book.workspace", "copy the chapters into workspace/, your own place to edit and run them"),
 }
 
 

@@ -99,3 +99,75 @@ def test_chapter_headers_name_the_kernel_lab_writes_back():
         assert ks == {"name": "python3", "display_name": spec.display_name, "language": "python"}, \
             f"{chapter.name}: kernelspec {ks} differs from the installed python3 kernel's ({spec.display_name!r})"
 
+
+# -- a workspace of the reader's own ----------------------------------------------------------------
+
+def _fake_book(root: Path) -> Path:
+    (root / "chapters").mkdir(parents=True)
+    for chapter in CHAPTERS[:3]:
+        shutil.copy(chapter, root / "chapters" / chapter.name)
+    return root
+
+
+def test_workspace_copies_every_chapter_and_never_overwrites(tmp_path):
+    from rnn_book import workspace
+
+    book = _fake_book(tmp_path / "book")
+    target = book / "workspace"
+    copied, kept = workspace.create(target, root=book)
+    assert [p.name for p in copied] == [c.name for c in CHAPTERS[:3]] and kept == []
+    for p in copied:
+        assert p.read_bytes() == (book / "chapters" / p.name).read_bytes()
+    mine = copied[1]
+    mine.write_text("my answers\n")
+    copied, kept = workspace.create(target, root=book)
+    assert copied == [] and len(kept) == 3
+    assert mine.read_text() == "my answers\n", "creating the workspace again must keep the reader's work"
+
+
+def test_workspace_restore_keeps_the_readers_version(tmp_path):
+    from rnn_book import workspace
+
+    book = _fake_book(tmp_path / "book")
+    target = tmp_path / "mine"
+    workspace.create(target, root=book)
+    name = CHAPTERS[1].name
+    (target / name).write_text("my answers\n")
+    restored, kept = workspace.restore(target, name.split("_")[0], root=book)
+    assert restored.read_bytes() == CHAPTERS[1].read_bytes()
+    assert kept.parent == target / "old" and kept.read_text() == "my answers\n"
+    with pytest.raises(ValueError, match="no chapter '99'; expected a number or a name, one of: 00_start_here"):
+        workspace.restore(target, "99", root=book)
+    with pytest.raises(FileNotFoundError, match="no chapters in .*pip install -e"):
+        workspace.create(target, root=tmp_path / "nowhere")
+
+
+def test_workspace_stays_out_of_git(tmp_path):
+    import subprocess
+
+    from rnn_book import workspace
+
+    book = _fake_book(tmp_path / "book")
+    git = ["git", "-C", str(book), "-c", "user.name=r", "-c", "user.email=r@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "book"], check=True)
+    workspace.create(book / "workspace", root=book)
+    (book / "workspace" / CHAPTERS[0].name).write_text("edited\n")
+    status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=all"], capture_output=True,
+                            text=True, check=True).stdout
+    assert status == "", f"the workspace must not show in git status:\n{status}"
+
+
+def test_workspace_command_line(tmp_path, capsys):
+    from rnn_book.__main__ import main
+
+    main(["workspace", "--dir", str(tmp_path / "w")])
+    out = capsys.readouterr().out
+    assert f"copied {len(CHAPTERS)} chapter(s)" in out
+    assert sorted(p.name for p in (tmp_path / "w").glob("*.md")) == [c.name for c in CHAPTERS]
+    main(["workspace", "--dir", str(tmp_path / "w"), "--restore", "00"])
+    assert "restored" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="python -m rnn_book workspace: no chapter 'zz'"):
+        main(["workspace", "--dir", str(tmp_path / "w"), "--restore", "zz"])
+
