@@ -8,6 +8,7 @@ same contents manager class Lab builds, for every chapter, and asks for the same
 from __future__ import annotations
 
 import asyncio
+import math
 import inspect
 import platform
 import shutil
@@ -171,3 +172,51 @@ def test_workspace_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit, match="python -m rnn_book workspace: no chapter 'zz'"):
         main(["workspace", "--dir", str(tmp_path / "w"), "--restore", "zz"])
 
+
+# -- explorers keep what the reader sees --------------------------------------------------------------
+
+def test_checks_on_an_explorer_leave_the_page_as_the_reader_has_it():
+    import matplotlib.pyplot as plt
+
+    from rnn_book.widgets.gates import gate_explorer
+
+    w = gate_explorer(i=0.5, f=0.9, o=0.8, c_tilde=0.7, c_prev=1.0)
+    shown = w.values()
+    assert shown == {"i": 0.5, "f": 0.9, "o": 0.8, "c_tilde": 0.7, "c_prev": 1.0}
+    # chapter 02's checks, right after the explorer is displayed
+    w.set(o=0.1)
+    w.set(i=0.0, f=1.0)
+    assert w.values() == shown, "code that tries values must not move the sliders on the page"
+    assert w.data["c_run"] == [1.0] * 30, "the data are those of the values tried: F = 1, I = 0 keeps C"
+    assert w.data["h_t"] == pytest.approx(0.1 * math.tanh(1.0)), "set() calls build on each other (O = 0.1)"
+    assert w.set(f=-0.5)["c_run"] == [0.0] * 30 and w.values()["f"] == 0.9, "the slider clamps F to 0; the page stays"
+    assert plt.get_fignums() == [], "figures drawn for tried values must be closed, not shown under the cell"
+    # the reader moves a slider: the page draws what it shows, from the reader's values
+    w.controls["c_prev"].value = 2.0
+    assert w.data["c_t"] == pytest.approx(0.5 * 0.7 + 0.9 * 2.0)
+
+
+def test_a_dropdown_refuses_what_it_does_not_offer():
+    import ipywidgets as W
+    from traitlets import TraitError
+
+    from rnn_book.widgets.base import Explorer
+
+    w = Explorer({"word": W.Dropdown(options=["one", "two"], value="one", description="word")},
+                 lambda word: ("<p>" + word + "</p>", {"word": word}))
+    assert w.set(word="two") == {"word": "two"} and w.values() == {"word": "one"}
+    with pytest.raises(TraitError):
+        w.set(word="three")
+    assert w.values() == {"word": "one"}
+    with pytest.raises(KeyError, match="no control named 'wrod'; controls: word"):
+        w.set(wrod="two")
+
+
+def test_explorer_labels_are_shown_whole():
+    from rnn_book.widgets.gates import gate_explorer
+
+    w = gate_explorer()
+    for name, control in w.controls.items():
+        assert control.style.description_width == "initial", f"{name}'s label would be cut off"
+    assert "<sub>t−1</sub>" in w.controls["c_prev"].description and w.controls["c_prev"].description_allow_html
+    assert "_{" not in "".join(c.description for c in w.controls.values()), "no raw TeX in a label"
