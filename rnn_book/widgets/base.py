@@ -116,7 +116,7 @@ class Explorer:
 
     @property
     def widget(self) -> W.Widget:
-        parts = [W.HTML(f"<b>{self.title}</b>")] if self.title else []
+        parts = [W.HTMLMath(f"<b>{self.title}</b>")] if self.title else []     # $...$ in a title is typeset
         parts += [W.HBox(list(self.controls.values()), layout=W.Layout(flex_flow="row wrap")), self.output]
         return W.VBox(parts)
 
