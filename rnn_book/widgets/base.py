@@ -11,7 +11,8 @@ is an ordinary function of the values, the tests drive a widget without a browse
 controls, with the controls' own validation (a slider clamps, a dropdown refuses what it does not
 offer), and returns the data; the widget on the page keeps showing what the reader chose, so a
 check that runs after an explorer is displayed never moves it under the reader's eyes. Successive
-``set`` calls build on each other until the reader moves a control. Labels are shown whole.
+``set`` calls build on each other until the reader moves a control. Labels are shown whole, and
+JupyterLab typesets ``$...$`` in a label or in the title as math.
 """
 from __future__ import annotations
 
