@@ -49,6 +49,9 @@ def create(target: Path, root: Path = BOOK_ROOT) -> tuple[list[Path], list[Path]
     ignore = target / ".gitignore"
     if not ignore.exists():
         ignore.write_text(IGNORE_ALL)
+    config = root / "chapters" / "jupytext.toml"     # saving a copy from JupyterLab keeps it as clean as the book
+    if config.exists() and not (target / config.name).exists():
+        shutil.copy2(config, target / config.name)
     copied, kept = [], []
     for chapter in chapters:
         mine = target / chapter.name

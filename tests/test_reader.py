@@ -55,37 +55,54 @@ def _as_a_reader_runs_it(nb) -> None:
             cell.metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00.000Z"}
 
 
+# every Markdown file a reader may open in JupyterLab, and the Jupytext configuration files
+MARKDOWN = sorted({*ROOT.glob("*.md"), *ROOT.glob("chapters/*.md"), *ROOT.glob("results/*.md"),
+                   *ROOT.glob("rnn_book/**/*.md")})
+JUPYTEXT_CONFIG = ["pyproject.toml", "chapters/jupytext.toml"]
+
+
 def _copy_of_the_book(tmp_path: Path) -> Path:
-    """The chapters and the Jupytext configuration (pyproject.toml), laid out as in the repository."""
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "chapters").mkdir()
-    for chapter in CHAPTERS:
-        shutil.copy(chapter, tmp_path / "chapters" / chapter.name)
+    """The Markdown files and the Jupytext configuration, laid out as in the repository."""
+    for path in [*MARKDOWN, *(ROOT / c for c in JUPYTEXT_CONFIG if (ROOT / c).exists())]:
+        copy = tmp_path / path.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, copy)
     return tmp_path
 
 
-def test_every_chapter_survives_open_run_save_byte_identical(tmp_path):
+def _as_lab_opens_a_plain_file(nb) -> None:
+    """What Lab sets on a notebook that names no kernel (a Markdown file without a header)."""
+    nb.metadata.setdefault("kernelspec", {"name": "", "display_name": ""})
+    nb.metadata.setdefault("language_info", {"name": ""})
+
+
+def test_markdown_files_survive_open_run_save_byte_identical(tmp_path):
+    """Every chapter opened, run and saved; every other Markdown file (README.md, results/) opened and
+    saved, as JupyterLab does when the book makes it open .md files as notebooks."""
     assert len(CHAPTERS) >= 11, f"expected chapters 00..10; found {[c.name for c in CHAPTERS]}"
+    assert ROOT / "README.md" in MARKDOWN
     root = _copy_of_the_book(tmp_path)
     cm = lab_contents_manager(root)
 
-    async def open_run_save(path: str) -> None:
+    async def open_run_save(path: str, chapter: bool) -> None:
         model = await cm.get(path, content=True, type="notebook")
         nb = model["content"]
-        assert any(c.cell_type == "code" for c in nb.cells), f"{path} opened without code cells"
-        _as_a_reader_runs_it(nb)
+        if chapter:
+            assert any(c.cell_type == "code" for c in nb.cells), f"{path} opened without code cells"
+            _as_a_reader_runs_it(nb)
+        else:
+            _as_lab_opens_a_plain_file(nb)
         await cm.save({"type": "notebook", "format": "json", "content": nb}, path)
 
     changed = {}
-    for chapter in CHAPTERS:
-        path = f"chapters/{chapter.name}"
-        asyncio.run(open_run_save(path))
-        after = (root / path).read_text(encoding="utf-8")
-        if after != chapter.read_text(encoding="utf-8"):
+    for original in MARKDOWN:
+        path = original.relative_to(ROOT).as_posix()
+        asyncio.run(open_run_save(path, original in CHAPTERS))
+        before, after = original.read_text(encoding="utf-8"), (root / path).read_text(encoding="utf-8")
+        if after != before:
             import difflib
-            changed[chapter.name] = "".join(difflib.unified_diff(
-                chapter.read_text(encoding="utf-8").splitlines(True), after.splitlines(True), n=0))[:800]
-    assert not changed, "saving an unedited chapter from JupyterLab changed it:\n" + "\n".join(
+            changed[path] = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), n=0))[:800]
+    assert not changed, "saving an unedited Markdown file from JupyterLab changed it:\n" + "\n".join(
         f"{name}:\n{diff}" for name, diff in changed.items())
 
 
@@ -106,7 +123,7 @@ def test_chapter_headers_name_the_kernel_lab_writes_back():
 
 def _fake_book(root: Path) -> Path:
     (root / "chapters").mkdir(parents=True)
-    for chapter in CHAPTERS[:3]:
+    for chapter in [*CHAPTERS[:3], ROOT / "chapters" / "jupytext.toml"]:
         shutil.copy(chapter, root / "chapters" / chapter.name)
     return root
 
@@ -118,6 +135,8 @@ def test_workspace_copies_every_chapter_and_never_overwrites(tmp_path):
     target = book / "workspace"
     copied, kept = workspace.create(target, root=book)
     assert [p.name for p in copied] == [c.name for c in CHAPTERS[:3]] and kept == []
+    assert (target / "jupytext.toml").read_bytes() == (book / "chapters" / "jupytext.toml").read_bytes(), \
+        "the copies need the chapters' Jupytext configuration to stay clean when saved"
     for p in copied:
         assert p.read_bytes() == (book / "chapters" / p.name).read_bytes()
     mine = copied[1]
