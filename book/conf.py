@@ -48,6 +48,26 @@ nb_execution_excludepatterns = sorted(p.name for p in (HERE.parent / "chapters")
                                       if _only and p.stem not in _only)
 nb_execution_raise_on_error = True
 nb_merge_streams = True
+# A chapter's text/markdown outputs (display(Markdown(plots.table(...)))) are MyST, as the chapters are:
+# tables and $math$ render (myst-nb's default, CommonMark, has no tables and printed them as raw pipes)
+nb_render_markdown_format = "myst"
+
+
+def _encrypted_kernels() -> None:
+    """Start the executing kernels with CurveZMQ transport encryption where pyzmq and the kernelspec
+    support it. Without it ipykernel warns, once per executed chapter, that it runs over plain TCP;
+    myst-nb creates its kernel managers with no configuration, so the policy is set on the class."""
+    try:
+        import zmq
+        from jupyter_client.manager import KernelManager
+    except ImportError:
+        return
+    trait = KernelManager.class_traits().get("transport_encryption")
+    if trait is not None and zmq.has("curve"):
+        trait.default_value = "auto"          # "auto": encrypt when the kernelspec declares support
+
+
+_encrypted_kernels()
 # Widgets need a running kernel; the static pages load no widget JavaScript (it would come from a CDN)
 nb_ipywidgets_js = {}
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "ddp-lm": ("rnn_book.tasks.lm_ddp", "train the character LM data-parallel (start with torchrun)"),
     "ddp-bench": ("rnn_book.analysis.ddp_bench", "1 vs 2 data-parallel processes on one global batch: results/ddp.md"),
     "gpu-check": ("rnn_book.gpu_check", "everything a CUDA machine can show: tests, benchmark, chapters: gpu.md"),
+    "workspace": ("rnn_book.workspace", "copy the chapters into workspace/, your own place to edit and run them"),
 }
 
 

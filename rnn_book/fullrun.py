@@ -37,12 +37,16 @@ DEFAULT_OUT = ROOT / "results" / "full_mode.md"
 # ---------------------------------------------------------------- chapters
 
 def is_chapter(path: Path) -> bool:
-    """A Jupytext MyST notebook (front matter naming jupytext), outside ``solutions/``."""
+    """A Jupytext MyST notebook (front matter naming jupytext) with code to run, outside ``solutions/``.
+
+    A page of text alone (the references) has the same header, so that JupyterLab saves it unchanged,
+    but nothing to execute.
+    """
     path = Path(path)
     if path.suffix != ".md" or "solutions" in path.parts or not path.is_file():
         return False
-    head = path.read_text(encoding="utf-8")[:600]
-    return head.startswith("---") and "jupytext" in head
+    text = path.read_text(encoding="utf-8")
+    return text[:600].startswith("---") and "jupytext" in text[:600] and bool(code_cell_lines(text))
 
 
 def find_chapters(names: Sequence[str] = (), folder: Path = CHAPTERS) -> list[Path]:

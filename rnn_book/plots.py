@@ -59,9 +59,9 @@ def table(rows: Sequence[Mapping[str, object]], floatfmt: str = ".4g") -> str:
         return ""
     cols = list(rows[0].keys())
 
-    def fmt(v):
-        return format(v, floatfmt) if isinstance(v, float) else str(v)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    def fmt(v):     # a "|" inside a cell (e.g. |hand − autograd|) would split it: escape it
+        return (format(v, floatfmt) if isinstance(v, float) else str(v)).replace("|", r"\|")
+    lines = ["| " + " | ".join(map(fmt, cols)) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
 

@@ -18,7 +18,7 @@ LAYERS = {
     "tasks": {"tasks"},
     "analysis": {"analysis"},
     "presentation": {"viz", "widgets", "exercises"},
-    "command line": {"__main__", "fullrun", "gpu_check"},      # runners of whole chapters and of everything
+    "command line": {"__main__", "fullrun", "gpu_check", "workspace"},   # runners and the reader's workspace
 }
 RANK = {top: n for n, tops in enumerate(LAYERS.values()) for top in tops}
 NAME = {top: layer for layer, tops in LAYERS.items() for top in tops}

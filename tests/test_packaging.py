@@ -10,42 +10,78 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from PyPI's
-CONDA_NAME = {"torch": "pytorch"}
-# PyPI-only packages: installed by the pip section of environment.yml (".[dev]"), not by conda
+CONDA_NAME = {"torch": "pytorch", "playwright": "playwright-python"}
+# PyPI-only packages: installed by the pip section of the environment files, not by conda
 PIP_ONLY = {"espeakng-loader", "cn2an", "sphinx-mathjax-offline", "pylopdf-fonts-zh-cn"}
+# what only the tests and the static book need; a reader installs none of it
+DEVELOPER_TOOLS = {"pytest", "nbval", "playwright", "sphinx", "myst-nb", "sacrebleu"}
 
 
 def _name(req: str) -> str:
     return re.split(r"[<>=!~\[; ]", req.strip(), maxsplit=1)[0].lower()
 
 
-def _pyproject_names() -> set[str]:
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    reqs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["dev"]
-    return {CONDA_NAME.get(_name(r), _name(r)) for r in reqs} - PIP_ONLY
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
-def _conda_names() -> set[str]:
-    names, in_pip = set(), False
-    text = (ROOT / "environment.yml").read_text()
+def _environment(file: str) -> tuple[set[str], set[str]]:
+    """(conda package names, pip entries) of an environment file."""
+    conda, pip, in_pip = set(), set(), False
+    text = (ROOT / file).read_text()
     for line in text[text.index("dependencies:"):].splitlines():
-        m = re.match(r"^\s*-\s+([A-Za-z0-9_.\-]+)\s*(:)?", line)
         if re.match(r"^\s*-\s+pip:\s*$", line):
             in_pip = True
             continue
-        if m and not in_pip and not line.strip().startswith("- -e"):
-            names.add(m.group(1).lower())
-    return names - {"python", "pip"}
+        m = re.match(r"^\s*-\s+(\S.*?)\s*$", line)
+        if not m:
+            continue
+        if in_pip:
+            pip.add(m.group(1) if m.group(1).startswith("-e") else _name(m.group(1)))
+        else:
+            conda.add(re.split(r"[<>=!~ ]", m.group(1), maxsplit=1)[0].lower())
+    return conda - {"python", "pip"}, pip
 
 
-def test_environment_yml_lists_what_pyproject_lists():
-    py, conda = _pyproject_names(), _conda_names()
-    assert py - conda == set(), f"in pyproject.toml but not in environment.yml: {sorted(py - conda)}"
-    assert conda - py == set(), f"in environment.yml but not in pyproject.toml: {sorted(conda - py)}"
+def _check_environment(file: str, requirements: list[str], book: str) -> None:
+    names = {_name(r) for r in requirements}
+    expected_conda = {CONDA_NAME.get(n, n) for n in names - PIP_ONLY}
+    conda, pip = _environment(file)
+    assert expected_conda - conda == set(), f"in pyproject.toml but not in {file}: {sorted(expected_conda - conda)}"
+    assert conda - expected_conda == set(), f"in {file} but not in pyproject.toml: {sorted(conda - expected_conda)}"
+    assert pip == (names & PIP_ONLY) | {book}, f"{file}'s pip section must list {sorted(names & PIP_ONLY)} and {book!r}; has {sorted(pip)}"
 
 
-def test_environment_yml_installs_the_book_itself():
-    assert "-e .[dev]" in (ROOT / "environment.yml").read_text()
+def test_environment_yml_is_the_readers():
+    _check_environment("environment.yml", _pyproject()["dependencies"], "-e .")
+
+
+def test_environment_dev_yml_adds_the_developers_tools():
+    project = _pyproject()
+    _check_environment("environment-dev.yml", project["dependencies"] + project["optional-dependencies"]["dev"],
+                       "-e .[dev]")
+
+
+def test_a_reader_installs_no_developer_tools():
+    project = _pyproject()
+    reader = {_name(r) for r in project["dependencies"]}
+    dev = {_name(r) for r in project["optional-dependencies"]["dev"]}
+    assert reader & DEVELOPER_TOOLS == set(), f"the reader's install pulls in {sorted(reader & DEVELOPER_TOOLS)}"
+    assert DEVELOPER_TOOLS <= dev, f"the dev extra lacks {sorted(DEVELOPER_TOOLS - dev)}"
+
+
+def test_readme_install_chooses_pytorch_and_ci_runs_the_readme_test_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Read the book.*?```bash\n(.*?)```", readme, re.S).group(1)
+    lines = [ln.split("#")[0].strip() for ln in block.splitlines()]
+    cpu = [i for i, ln in enumerate(lines) if ln == "pip install torch --index-url https://download.pytorch.org/whl/cpu"]
+    book = [i for i, ln in enumerate(lines) if ln == "pip install -e ."]
+    assert cpu and book and cpu[0] < book[0], "the install block must offer the CPU-only PyTorch line before the book"
+    assert "jupyter lab" in lines and "python3 -m venv .venv && . .venv/bin/activate" in lines
+    tests = re.search(r"## Run every test and every chapter.*?```bash\n(.*?)```", readme, re.S).group(1).split()
+    ci = (ROOT / ".ci/run").read_text()
+    assert 'pip install -e ".[dev]"' in " ".join(tests) and 'pip install -e ".[dev]"' in ci
+    assert tests[-1] == "pytest" and re.search(r"^pytest$", ci, re.M), "CI must run the README's test command"
 
 
 def test_jupyterlab_opens_markdown_as_notebooks():

@@ -32,7 +32,7 @@ def gate_render(i: float, f: float, o: float, c_tilde: float, c_prev: float, ste
     a.axhline(0, color="#374151", lw=0.8)
     a.set_ylim(-3.2, 3.2)
     a.set_ylabel("value (unitless)")
-    a.set_title(f"one step: C_t = {c_t:+.3f}, H_t = {h_t:+.3f}")
+    a.set_title(f"one step: $C_t$ = {c_t:+.3f}, $H_t$ = {h_t:+.3f}")
 
     t = range(1, steps + 1)
     b.plot(range(0, steps + 1), [c_prev] + cs, "-", color="#dc2626", label="memory cell C$_t$ (C$_0$ = C$_{t-1}$ slider)")
@@ -50,12 +50,13 @@ def gate_render(i: float, f: float, o: float, c_tilde: float, c_prev: float, ste
 
 def gate_explorer(i: float = 0.5, f: float = 0.9, o: float = 0.8, c_tilde: float = 0.7, c_prev: float = 1.0,
                   steps: int = 30) -> Explorer:
-    """Sliders for I, F, O, C̃ and C_{t-1}; the callback is :func:`gate_render`."""
-    def slider(value, lo, hi, label):
+    """Sliders for I, F, O, C̃_t and C_{t-1}, starting at the given values; the callback is :func:`gate_render`."""
+    def slider(value, lo, hi, label):             # JupyterLab typesets the $...$ in a label as math
         return W.FloatSlider(value=value, min=lo, max=hi, step=0.01, description=label, readout_format=".2f")
 
-    controls = {"i": slider(i, 0, 1, "I (input)"), "f": slider(f, 0, 1, "F (forget)"),
-                "o": slider(o, 0, 1, "O (output)"), "c_tilde": slider(c_tilde, -1, 1, "C̃ (candidate)"),
-                "c_prev": slider(c_prev, -3, 3, "C_{t-1}")}
+    controls = {"i": slider(i, 0, 1, "$I$ (input gate)"), "f": slider(f, 0, 1, "$F$ (forget gate)"),
+                "o": slider(o, 0, 1, "$O$ (output gate)"),
+                "c_tilde": slider(c_tilde, -1, 1, r"$\tilde C_t$ (candidate)"),
+                "c_prev": slider(c_prev, -3, 3, "$C_{t-1}$ (previous cell)")}
     return Explorer(controls, lambda **v: gate_render(**v, steps=steps),
-                    title="LSTM gate explorer: how C_t and H_t respond to the gates")
+                    title="LSTM gate explorer: how $C_t$ and $H_t$ respond to the gates")
