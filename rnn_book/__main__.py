@@ -15,6 +15,7 @@ import sys
 # command -> (module, one line of help); each module has main(argv)
 COMMANDS = {
     "bench": ("rnn_book.analysis.bench", "how long RNN, LSTM and GRU take to train, in three forms"),
+    "cell-spread": ("rnn_book.analysis.cell_spread", "spread of chapters 1-3's trained results over seeds and threads"),
     "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
     "translation": ("rnn_book.tasks.translation", "train the English→Chinese number/date translator"),
