@@ -1,6 +1,7 @@
 """``python -m rnn_book <command>``: every long run of the book from one command line.
 
     python -m rnn_book bench            # RNN/LSTM/GRU training speed: textbook, fused and library forms
+    python -m rnn_book cell-spread      # chapters 1-3: spread of the trained results over seeds and threads
     python -m rnn_book memory           # long-range memory benchmarks (recall, adding, copy)
     python -m rnn_book textgen-report   # full-mode text-generation results into results/ (and the README)
     python -m rnn_book translation      # train the number/date translator, print held-out scores
