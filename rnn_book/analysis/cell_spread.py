@@ -337,7 +337,9 @@ def write(chapter: str, study: dict, out: Path = RESULTS) -> None:
     _path(chapter, "json", out).write_text(json.dumps(study, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     lines = [f"# Spread of chapter {chapter[2:]}'s trained results over seeds and CPU threads", "",
              f"Written by `python -m rnn_book cell-spread --chapter {int(chapter[2:])}` (add `--quick` for quick "
-             "mode). Each column is one run, `seed/threads`.", ""]
+             "mode). Each column is one run, `seed/threads`. The chapter's thresholds sit beyond the worst run "
+             "below by about twice the range of the runs, and never more than halfway from it to what a wrong "
+             "model scores (chance, an untrained network, the other form, the swapped comparison).", ""]
     if chapter in PINNED_ONE_THREAD:
         lines += [f"Note: {PINNED_ONE_THREAD[chapter]}.", ""]
     for mode in ("full", "quick"):
