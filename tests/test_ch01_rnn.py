@@ -11,7 +11,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+import rnn_book  # noqa: E402
 from rnn_book.analysis import bptt  # noqa: E402
+from rnn_book.data.text import StatefulBatches  # noqa: E402
 from rnn_book.data.vocab import CharVocab  # noqa: E402
 from rnn_book.models import SequenceModel  # noqa: E402
 from rnn_book.viz import rnn_figures  # noqa: E402
@@ -189,3 +191,67 @@ def test_widget_rejects_bad_texts(char_model):
     model, vocab = char_model
     with pytest.raises(ValueError, match="non-empty strings"):
         hidden_state_explorer(model, vocab, [])
+
+
+# ---------------------------------------------------------------- the chapter's experiments
+
+def test_parity_result_counts_whole_answers():
+    from rnn_book.tasks import running_parity as parity
+
+    r = parity.train(seed=0, epochs=1, T=4, hidden_size=8, n_train=256, n_test=200)
+    assert r.trained.dtype.kind == "i" and r.trained.shape == (4,) and r.n_test == 200
+    assert r.current_bit[0] == 200, "at step 1 the parity is the current bit"
+    assert 70 < r.current_bit[1:].min() and r.current_bit[1:].max() < 130, "after it, the current bit is a coin flip"
+    assert r.rate("trained").dtype == np.float64 and r.rate("trained")[0] == r.trained[0] / 200
+    assert len(r.history.step_loss) == 4, "256 sequences in batches of 64: four updates"
+    with pytest.raises(ValueError, match="epochs must be a positive int"):
+        parity.train(epochs=0)
+
+
+def test_truncation_run_counts_copies():
+    r = bptt.truncation_run(4, seed=0, n_blocks=60, epochs=1, hidden_size=8, test_blocks=20)
+    assert r.total == int(bptt.copy_positions(20 * 2 * 5, 5).sum()), "every copy position of the test stream"
+    assert 0 <= r.correct <= r.total and 0 <= r.correct_before <= r.total and r.updates > 0
+    assert r.row()["window k"] == 4 and r.accuracy == r.correct / r.total
+    with pytest.raises(ValueError, match="window must be a positive int"):
+        bptt.truncation_run(0)
+
+
+def test_paired_models_start_equal_and_train_in_step():
+    from rnn_book.analysis import two_engines
+    from rnn_book.tasks import lm
+
+    models = two_engines.paired_models(vocab_size=7, hidden_size=6, embed_size=4, seed=3)
+    x = torch.randint(0, 7, (2, 5))
+    with torch.no_grad():
+        a, b = (models[e](x.to(rnn_book.device()))[0] for e in two_engines.ENGINES)
+    assert (a - b).abs().max() < 1e-6, "both engines start as the same function"
+    assert not models["cudnn"].rnn.rnn.bias_hh_l0.requires_grad, "bias_hh is frozen: only bias_ih plays b_h"
+    data = lm.prepare("moby_dick", max_chars=4000)
+    run = two_engines.train_pair(data, hidden_size=8, batch_size=4, seq_len=8, epochs=1, seed=0)
+    assert run.step_gap(20) < 1e-4, "from the same weights the engines take the same first steps"
+    assert run.valid_gap < 0.02 and run.unigram == pytest.approx(two_engines.unigram_loss(data))
+    xb, yb = next(iter(StatefulBatches(data.train, 4, 8)))
+    secs = two_engines.step_seconds(run.models, xb, yb, repeats=1)
+    assert set(secs) == set(two_engines.ENGINES) and min(secs.values()) > 0
+
+
+def test_exact_float32_restores_the_setting():
+    from rnn_book.analysis import two_engines
+
+    rnn = torch.backends.cudnn.rnn
+    before = rnn.fp32_precision
+    with two_engines.exact_float32():
+        assert rnn.fp32_precision == "ieee"
+    assert rnn.fp32_precision == before
+
+
+def test_state_gap(char_model):
+    from rnn_book.analysis import states
+
+    model, vocab = char_model
+    gap = states.state_gap(model, vocab, "call me", "tall me")
+    assert gap.shape == (7,) and gap[0] > 0
+    assert (states.state_gap(model, vocab, "call me", "call me") == 0).all()
+    with pytest.raises(ValueError, match="same length"):
+        states.state_gap(model, vocab, "call", "me")

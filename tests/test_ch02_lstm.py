@@ -162,6 +162,104 @@ def test_gate_explorer_callback():
     assert w.calls == 3
 
 
+# -- the Jacobian dC_t/dC_{t-1} ---------------------------------------------------------------------
+
+def _traced_lstm(seed=0, B=3, T=6, D=2, H=4):
+    torch.manual_seed(seed)
+    layer = scratch.LSTM(D, H).double()
+    with torch.no_grad():                                     # larger weights: gates away from 1/2
+        for p in layer.parameters():
+            p.mul_(3)
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    with torch.no_grad(), layer.tracing() as trace:
+        layer(x)
+    return layer.cell(0), x, trace
+
+
+def test_cell_jacobian_terms_add_up_to_autograd():
+    cell, x, trace = _traced_lstm()
+    terms = lt.cell_jacobian_terms(cell, trace)
+    assert terms["forget"].shape == (3, 5, 4) and terms["via_i"].shape == (3, 5, 4, 4)
+    J = lt.cell_jacobian(terms)
+    for b in range(3):
+        for t in range(1, 6):
+            want = lt.cell_jacobian_autograd(cell, x[b, t], trace["c"][b, t - 1], trace["o"][b, t - 1])
+            assert torch.allclose(J[b, t - 1], want, atol=1e-13, rtol=0), (b, t)
+    # the forget gate alone is only the partial derivative: the paths through H_{t-1} are not zero here
+    paths = J - torch.diag_embed(terms["forget"])
+    assert paths.abs().max() > 1e-3
+
+
+def test_cell_jacobian_terms_each_term_matters():
+    """Dropping any one path (or the diagonal) breaks the agreement with autograd."""
+    cell, x, trace = _traced_lstm(seed=1)
+    terms = lt.cell_jacobian_terms(cell, trace)
+    want = lt.cell_jacobian_autograd(cell, x[0, 3], trace["c"][0, 2], trace["o"][0, 2])
+    for k in terms:
+        partial = dict(terms, **{k: torch.zeros_like(terms[k])})
+        assert not torch.allclose(lt.cell_jacobian(partial)[0, 2], want, atol=1e-6), f"term {k} must count"
+
+
+def test_cell_jacobian_rejects_bad_input():
+    cell, _, trace = _traced_lstm()
+    with pytest.raises(TypeError, match="scratch.LSTMCell"):
+        lt.cell_jacobian_terms(torch.nn.LSTMCell(2, 4), trace)
+    with pytest.raises(ValueError, match=r"lacks \['c_tilde'\]"):
+        lt.cell_jacobian_terms(cell, {k: v for k, v in trace.items() if k != "c_tilde"})
+
+
+def test_jacobian_summary_of_a_pure_forget_path():
+    """With the paths through H zeroed, J is diag(F): relative size 0, and J_uu = F_u."""
+    cell, _, trace = _traced_lstm()
+    terms = lt.cell_jacobian_terms(cell, trace)
+    only_f = dict(terms, **{k: torch.zeros_like(terms[k]) for k in ("via_i", "via_f", "via_c")})
+    s = lt.jacobian_summary(only_f, unit=2)
+    assert s.rel_paths.abs().max() == 0 and torch.equal(s.unit_diag, s.unit_forget)
+    assert set(s.row()) == {"median ‖paths‖/‖diag F‖", "90th percentile", "unit 2: median |J_uu − F_u|",
+                            "unit 2: median F_u"}
+
+
+# -- counting saturated gates, probing the counter, the forget-bias helpers ---------------------------
+
+def test_saturated_counts_whole_values_and_the_boundary():
+    g = torch.tensor([0.0, 0.049, 0.05, 0.5, 0.95, 0.951, 1.0], dtype=torch.float64)
+    assert lt.saturated(g) == 4, "0.05 and 0.95 themselves are not within 0.05 of an end"
+    assert isinstance(lt.saturated(g), int)
+
+
+def test_probe_counter_on_an_untrained_counter():
+    model = lt.counter_model(8, seed=0)
+    probe = lt.probe_counter(model, n=20, T=12, seed=3)
+    assert probe.positions == 240 and 0 <= probe.correct <= 240
+    assert probe.trace["c"].shape == (20, 12, 8) and probe.trace["c"].dtype == torch.float64
+    assert len(probe.up) + len(probe.down) == 20 * 11
+    assert 0 <= probe.unit < 8 and probe.unit_forget.shape == (20, 12)
+    fresh = lt.trace_gates(lt.counter_model(8, seed=0), probe.x)
+    assert torch.allclose(fresh["c"], probe.trace["c"]), "counter_model(seed) is the counter's starting point"
+
+
+def test_forget_bias_helpers():
+    reach0, factor0 = lt.forget_bias_at_init(0.0, seed=0, T=20)
+    reach1, factor1 = lt.forget_bias_at_init(1.0, seed=0, T=20)
+    assert factor1 > factor0 and reach1 > reach0
+    rows = lt.forget_bias_training([0], T=8, steps=10, hidden_size=8, eval_every=5)
+    assert [(r["seed"], r["forget bias"]) for r in rows] == [(0, 0.0), (0, 1.0)]
+    assert all(0 <= r["final accuracy"] <= 1 for r in rows)
+
+
+def test_rnn_reach_at_init_decays():
+    r = lt.rnn_reach_at_init(seed=0, T=20)
+    assert r.shape == (20,) and r[0] < r[-1]
+
+
+def test_long_lag_study_counts():
+    study = lt.long_lag_study(T_long=12, steps=10, seed=0, hidden_size=8)
+    assert set(study["final"]) == {("rnn", 10), ("rnn", 12), ("lstm", 12)}
+    for key, hits in study["final"].items():
+        assert isinstance(hits, int) and 0 <= hits <= study["long_total"][key]
+    assert set(study["far"]) == {"rnn", "lstm"} and all(v > 0 for v in study["far"].values())
+
+
 # -- exercises ----------------------------------------------------------------------------------------
 
 def _solutions():

@@ -10,7 +10,8 @@ import torch
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rnn_book.analysis import compare, flops  # noqa: E402
+import rnn_book  # noqa: E402
+from rnn_book.analysis import compare, flops, gru_forms  # noqa: E402
 from rnn_book import cudnn, scratch
 from rnn_book.data import tasks  # noqa: E402
 from rnn_book.viz.gru_figure import SYMBOLS, gru_cell_figure  # noqa: E402
@@ -201,3 +202,88 @@ def test_forms_distance_and_library_parity():
         lib = copy_weights(after, cudnn.GRU(3, 6).double())(x)[0]
     assert (a[:, 0] - b[:, 0]).abs().max() < 1e-15 and (a - b).abs().max() > 1e-3
     assert (lib - b).abs().max() < 1e-12
+
+
+# -- the textbook GRU against an independent reference ----------------------------------------------
+def _numpy_gru(x, p, mirrored=False):
+    """The textbook GRU in NumPy from the equations alone; ``mirrored``: (1−Z)⊙H_{t−1} + Z⊙H̃_t instead."""
+    import numpy as np
+
+    def sigmoid(a):
+        return 1.0 / (1.0 + np.exp(-a))
+
+    h, out = np.zeros((x.shape[0], p["W_hh"].shape[0])), []
+    for t in range(x.shape[1]):
+        r = sigmoid(x[:, t] @ p["W_xr"] + h @ p["W_hr"] + p["b_r"])
+        z = sigmoid(x[:, t] @ p["W_xz"] + h @ p["W_hz"] + p["b_z"])
+        h_tilde = np.tanh(x[:, t] @ p["W_xh"] + (r * h) @ p["W_hh"] + p["b_h"])
+        h = (1 - z) * h + z * h_tilde if mirrored else z * h + (1 - z) * h_tilde
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_textbook_gru_equals_an_independent_numpy_reference(fused):
+    torch.manual_seed(5)
+    gru = scratch.GRU(3, 6, fused=fused).double()
+    x = 2 * torch.randn(4, 15, 3, dtype=torch.float64)
+    with torch.no_grad():
+        out = gru(x)[0].numpy()
+    cell = gru.cell(0)
+    if fused:                                                  # [r | z | h] blocks side by side
+        blocks = {"W_x": cell.W_x, "W_h": cell.W_h, "b_": cell.b}
+        p = {f"{k}{g}": v.detach()[..., n * 6:(n + 1) * 6].numpy() for k, v in blocks.items()
+             for n, g in enumerate("rzh")}
+    else:
+        p = {name: v.detach().numpy() for name, v in cell.named_parameters()}
+    assert abs(out - _numpy_gru(x.numpy(), p)).max() < 1e-12, "H_t = Z⊙H_{t−1} + (1−Z)⊙H̃_t, step by step"
+    assert abs(out - _numpy_gru(x.numpy(), p, mirrored=True)).max() > 1e-2, "the mirrored update is another function"
+
+
+# -- the two forms trained, and the helpers the chapter calls -----------------------------------------
+@pytest.fixture(scope="module")
+def small_corpus():
+    from rnn_book.tasks import lm
+
+    return lm.prepare("moby_dick", max_chars=6000)
+
+
+def test_forms_task_starts_both_forms_from_the_same_weights(small_corpus):
+    task = gru_forms.forms_task(small_corpus, batch_size=4, seq_len=8)
+    assert task.kinds == gru_forms.FORMS
+    torch.manual_seed(0)
+    book = task.build_model("textbook", 8)
+    torch.manual_seed(0)
+    after = task.build_model("cuDNN form", 8)
+    assert after.rnn.reset_after and not book.rnn.reset_after
+    assert torch.equal(after.rnn.cell(0).b_hh, torch.zeros(8))
+    book_weights, after_weights = book.state_dict(), after.state_dict()
+    assert set(after_weights) - set(book_weights) == {"rnn.cells.0.b_hh"}
+    assert all(torch.equal(v, after_weights[k]) for k, v in book_weights.items()), "the same starting weights"
+    with pytest.raises(ValueError, match="differ in size"):
+        gru_forms.carry_over(book, task.build_model("cuDNN form", 9))
+    with pytest.raises(ValueError, match="expected a textbook-form model"):
+        gru_forms.carry_over(book, task.build_model("textbook", 8))
+
+
+def test_train_forms_reports_both_and_the_swap(small_corpus):
+    r = gru_forms.train_forms(small_corpus, hidden=8, epochs=1, lr=1e-2, batch_size=4, seq_len=8)
+    assert [row.kind for row in r.rows] == list(gru_forms.FORMS)
+    assert r.gap == abs(r.rows[0].final - r.rows[1].final) and r.swapped > 0
+    assert r.baseline == pytest.approx(math.log2(len(small_corpus.vocab)))
+
+
+def test_equal_size_and_parameters(small_corpus):
+    task = compare.char_lm_task(small_corpus, batch_size=4, seq_len=8)
+    configs = compare.equal_size_and_parameters(task, 16)
+    assert configs["equal hidden size"] == {"rnn": 16, "lstm": 16, "gru": 16}
+    assert configs["equal parameters"] == compare.match_parameters(task, reference=("gru", 16))
+
+
+def test_train_step_seconds_times_every_form():
+    from rnn_book.analysis import bench
+
+    secs = compare.train_step_seconds(bench.Size(2, 3, 4, 5), repeats=1, dev="cpu")
+    assert set(secs) == {(f, k) for f in bench.FORMS for k in ("lstm", "gru")}
+    assert all(v > 0 for v in secs.values())
+    assert torch.get_num_threads() >= 1

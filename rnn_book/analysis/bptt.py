@@ -203,3 +203,64 @@ def copy_positions(n: int, lag: int) -> torch.Tensor:
     """For a stream of length ``n`` from :func:`copy_blocks`: True where the *next* id is a copy."""
     nxt = torch.arange(1, n)
     return nxt % (2 * lag) >= lag
+
+
+@dataclass
+class TruncationResult:
+    """One character model trained with windows of ``window`` steps on :func:`copy_blocks`, scored on a fresh stream.
+
+    ``correct`` and ``correct_before`` count the right next-id predictions at the ``total`` positions
+    whose next id is a copy (whole counts; chance is 1/n_symbols of them).
+    """
+
+    window: int
+    lag: int
+    n_symbols: int
+    total: int
+    correct_before: int
+    correct: int
+    updates: int
+    seconds: float
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total
+
+    def row(self) -> dict:
+        return {"window k": self.window, "updates": self.updates, "seconds": self.seconds,
+                "accuracy before": self.correct_before / self.total, "accuracy after": self.accuracy}
+
+
+def truncation_run(window: int, seed: int = 0, lag: int = 5, n_symbols: int = 8, n_blocks: int = 6000,
+                   epochs: int = 3, hidden_size: int = 64, lr: float = 1e-2, batch_size: int = 32,
+                   test_blocks: int = 200) -> TruncationResult:
+    """Train an RNN character model on a :func:`copy_blocks` stream with truncated BPTT of ``window`` steps.
+
+    The stream is cut into ``batch_size`` rows read ``window`` steps at a time, the state carried from
+    one window to the next and detached (:class:`rnn_book.tasks.lm.StatefulLoss`). The training stream
+    is the same for every seed; ``seed`` sets the initial weights.
+    """
+    from ..data.text import StatefulBatches
+    from ..models import SequenceModel
+    from ..settings import device_of, seed as set_seed
+    from ..tasks.lm import StatefulLoss
+    from ..train import fit
+
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"bptt.truncation_run: window must be a positive int; got {window!r}")
+    train_ids = copy_blocks(n_blocks, lag, n_symbols, seed=0)
+    test_ids = copy_blocks(test_blocks, lag, n_symbols, seed=1)
+    on_copy = copy_positions(len(test_ids), lag)
+
+    def correct(m) -> int:
+        with torch.no_grad():
+            logits, _ = m(test_ids[:-1].unsqueeze(0).to(device_of(m)))
+        return int((logits[0].argmax(-1).cpu() == test_ids[1:])[on_copy].sum())
+
+    set_seed(seed)
+    model = SequenceModel("rnn", "cudnn", hidden_size, n_symbols, vocab_size=n_symbols)
+    before = correct(model)
+    carry = StatefulLoss()
+    history = fit(model, carry.passes(StatefulBatches(train_ids, batch_size, window)), carry, epochs=epochs, lr=lr)
+    return TruncationResult(window, lag, n_symbols, int(on_copy.sum()), before, correct(model),
+                            len(history.step_loss), history.total_seconds)

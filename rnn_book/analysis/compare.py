@@ -252,3 +252,33 @@ def classification_task(train: tuple[torch.Tensor, torch.Tensor], valid: tuple[t
 
     commonest = torch.bincount(y_valid, minlength=n_classes).max().item() / len(y_valid)
     return Task("sequence classification", build_model, batches, loss_fn, evaluate, "error", True, baseline=1 - commonest)
+
+
+def equal_size_and_parameters(task: Task, hidden: int, reference: str = "gru") -> dict[str, dict[str, int]]:
+    """The two comparisons of chapter 3: every kind at hidden size ``hidden``, and every kind at the
+    parameter count of ``(reference, hidden)``."""
+    return {"equal hidden size": {k: hidden for k in task.kinds},
+            "equal parameters": match_parameters(task, reference=(reference, hidden))}
+
+
+def train_step_seconds(size, kinds=("lstm", "gru"), repeats: int = 7, dev: torch.device | str | None = None,
+                       n_threads: int | None = 1) -> dict[tuple[str, str], float]:
+    """Median seconds of one forward + backward pass per (form, kind), every layer timed round-robin.
+
+    The forms are those of :func:`rnn_book.analysis.bench.layer_forms` (textbook, fused, cudnn: one
+    function, one set of weights); ``size`` is a :class:`bench.Size`. ``n_threads``: CPU threads while
+    timing (None: leave the setting alone; ignored on a GPU).
+    """
+    from ..settings import device as default_device, threads
+    from ..timing import interleaved
+    from . import bench
+
+    dev = torch.device(dev) if dev is not None else default_device()
+    fns = {}
+    with threads(n_threads if dev.type == "cpu" else None):
+        for kind in kinds:
+            layers = bench.layer_forms(kind, size, dev)
+            x = torch.randn(size.batch, size.time, size.input, device=dev, requires_grad=True)
+            for form, layer in layers.items():
+                fns[form, kind] = bench.train_step(layer, x)
+        return interleaved(fns, repeats=repeats)

@@ -4,6 +4,8 @@
 h_1..h_T, and shows them as a heatmap of hidden units x time steps in which only the steps read so
 far (up to the slider's t) are coloured; the column of step t is outlined. ``data`` holds the matrix
 shown (NaN for steps not read yet), so a test can move the slider and compare.
+
+The states themselves come from :func:`rnn_book.analysis.states.hidden_states`.
 """
 from __future__ import annotations
 
@@ -11,28 +13,9 @@ from functools import lru_cache
 
 import ipywidgets as W
 import numpy as np
-import torch
 
-from ..settings import device_of
+from ..analysis.states import hidden_states
 from .base import Explorer
-
-
-@torch.no_grad()
-def hidden_states(model, vocab, text: str) -> np.ndarray:
-    """h_1..h_T of the model's (top) recurrent layer over ``text``: an array of shape (T, hidden)."""
-    if not isinstance(text, str) or not text:
-        raise ValueError(f"hidden_states: expected a non-empty str; got {text!r}")
-    for attr in ("rnn", "features"):
-        if not hasattr(model, attr):
-            raise TypeError(f"hidden_states: expected a rnn_book.models.SequenceModel (with .features and .rnn); "
-                            f"got {type(model).__name__}")
-    was_training = model.training
-    model.eval()
-    dev = device_of(model)
-    ids = vocab.encode(text).unsqueeze(0).to(dev)
-    out, _ = model.rnn(model.features(ids))
-    model.train(was_training)
-    return out[0].float().cpu().numpy()
 
 
 def render_hidden_state(H: np.ndarray, text: str, t: int, units: int):
