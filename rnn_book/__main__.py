@@ -2,7 +2,10 @@
 
     python -m rnn_book bench            # RNN/LSTM/GRU training speed: textbook, fused and library forms
     python -m rnn_book memory           # long-range memory benchmarks (recall, adding, copy)
-    python -m rnn_book textgen-report   # full-mode text-generation results into results/ (and the README)
+    python -m rnn_book textgen-report   # full-mode text-generation results into results/
+    python -m rnn_book textgen-spread   # chapter 4's asserted numbers over seeds and threads, into results/
+    python -m rnn_book speech-spread    # chapter 7's asserted numbers over seeds and threads, into results/
+    python -m rnn_book stocks-spread    # chapter 6's asserted numbers over seeds and threads, into results/
     python -m rnn_book translation      # train the number/date translator, print held-out scores
 
 ``python -m rnn_book <command> --help`` lists each command's options.
@@ -17,6 +20,9 @@ COMMANDS = {
     "bench": ("rnn_book.analysis.bench", "how long RNN, LSTM and GRU take to train, in three forms"),
     "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
+    "textgen-spread": ("rnn_book.tasks.textgen_spread", "chapter 4's asserted numbers over seeds and threads"),
+    "speech-spread": ("rnn_book.tasks.speech_spread", "chapter 7's asserted numbers over seeds and threads"),
+    "stocks-spread": ("rnn_book.tasks.stocks_spread", "chapter 6's asserted numbers over seeds and threads"),
     "translation": ("rnn_book.tasks.translation", "train the English→Chinese number/date translator"),
 }
 
