@@ -66,7 +66,8 @@ def measure_grid(measure: Callable[[int], Mapping[str, float]], seeds: Iterable[
             with thread_count(n):
                 values = dict(measure(s))
                 device = describe_device()
-            rec = {"mode": mode_name(), "seed": s, "threads": n, **key, "values": values,
+            rec = {"mode": mode_name(), "on": "cuda" if torch.cuda.is_available() else "cpu", "seed": s,
+                   "threads": n, **key, "values": values,
                    "device": device, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                    "torch": torch.__version__, "seconds": round(time.perf_counter() - t0, 1)}
             log(f"{rec['mode']} seed {s}, {n} thread(s): {values} ({rec['seconds']} s)")
@@ -83,9 +84,12 @@ def save(path: Path, records: list[dict]) -> list[dict]:
     """Merge ``records`` into the JSON file at ``path`` (a record with the same key replaces the old one)."""
     path = Path(path)
     old = load(path) if path.exists() else []
+    for r in old + records:
+        r.setdefault("on", "cpu")                  # records written before the processor was noted ran on CPUs
     merged = {_key(r): r for r in old}
     merged.update({_key(r): r for r in records})
-    out = sorted(merged.values(), key=lambda r: (r["mode"], json.dumps(r.get("budget")), r["threads"], r["seed"]))
+    out = sorted(merged.values(), key=lambda r: (r["mode"], json.dumps(r.get("budget")), r.get("on", "cpu"),
+                                                 r["threads"], r["seed"]))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -102,16 +106,18 @@ def load(path: Path) -> list[dict]:
 
 
 def _group(records: list[dict]) -> dict[tuple, list[dict]]:
+    """Records by (mode, budget, processor): runs that measure the same thing on the same kind of device."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
-        groups.setdefault((r["mode"], json.dumps(r.get("budget"))), []).append(r)
+        groups.setdefault((r["mode"], json.dumps(r.get("budget")), r.get("on", "cpu")), []).append(r)
     return groups
 
 
-def spread_of(records: list[dict], metric: str, mode: str | None = None, budget=None) -> dict:
-    """min, median, max of ``metric`` over the records of one mode (and budget), with the seeds and threads."""
+def spread_of(records: list[dict], metric: str, mode: str | None = None, budget=None, on: str = "cpu") -> dict:
+    """min, median, max of ``metric`` over the records of one mode, budget and processor, with the seeds and threads."""
     mode = mode or mode_name()
-    rs = [r for r in records if r["mode"] == mode and r.get("budget") == budget and metric in r["values"]]
+    rs = [r for r in records if r["mode"] == mode and r.get("budget") == budget and r.get("on", "cpu") == on
+          and metric in r["values"]]
     if not rs:
         raise KeyError(f"spread_of: no {mode}-mode records of {metric!r}" + (f" at budget {budget}" if budget else ""))
     v = [r["values"][metric] for r in rs]
@@ -134,7 +140,7 @@ def chapter_table(records: list[dict], checks: Iterable[Check], mode: str | None
 
     mode = mode or mode_name()
     rows = []
-    for (m, budget), rs in sorted(_group(records).items()):
+    for (m, budget, on), rs in sorted(_group(records).items()):
         if m != mode:
             continue
         b = json.loads(budget)
@@ -147,6 +153,7 @@ def chapter_table(records: list[dict], checks: Iterable[Check], mode: str | None
                          "runs": f"{len(vals)}: seeds {sorted({r['seed'] for r in rs})}, "
                                  f"threads {sorted({r['threads'] for r in rs})}",
                          "budget": ", ".join(f"{k} {v}" for k, v in b.items()) if b else "as in the chapter",
+                         "on": on,
                          "all pass": "yes" if all(c.holds(v, mode) for v in vals) else "no"})
     if not rows:
         raise KeyError(f"chapter_table: no {mode}-mode records; run the chapter's spread command in {mode} mode")
@@ -157,9 +164,9 @@ def summary(records: list[dict], checks: Iterable[Check], title: str, command: s
     """The Markdown file: per mode (and budget), every checked metric's spread next to its threshold."""
     checks = list(checks)
     lines = [f"# {title}", "", f"Written by `{command}` from the records in the JSON file beside this one.", ""]
-    for (mode, budget), rs in sorted(_group(records).items()):
+    for (mode, budget, on), rs in sorted(_group(records).items()):
         b = json.loads(budget)
-        lines += [f"## {mode} mode" + (f", shorter runs: {b}" if b else ""), ""]
+        lines += [f"## {mode} mode on {on}" + (f", shorter runs: {b}" if b else ""), ""]
         devices = sorted({r["device"] for r in rs})
         lines += [f"Runs: {len(rs)} (seeds {sorted({r['seed'] for r in rs})}, threads {sorted({r['threads'] for r in rs})}); "
                   f"device {'; '.join(devices)}; torch {', '.join(sorted({r['torch'] for r in rs}))}; "
@@ -168,7 +175,7 @@ def summary(records: list[dict], checks: Iterable[Check], title: str, command: s
         for c in checks:
             if not any(c.metric in r["values"] for r in rs):
                 continue
-            s = spread_of(rs, c.metric, mode, b)
+            s = spread_of(rs, c.metric, mode, b, on)
             ok = all(c.holds(r["values"][c.metric], mode) for r in rs if c.metric in r["values"])
             lines.append(f"| {c.metric} | {c.op} {c.threshold(mode):g}: {c.says} | {s['min']:.4g} | {s['median']:.4g} "
                          f"| {s['max']:.4g} | {'yes' if ok else '**no**'} |")
