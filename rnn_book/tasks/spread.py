@@ -125,6 +125,20 @@ def spread_of(records: list[dict], metric: str, mode: str | None = None, budget=
             "seeds": sorted({r["seed"] for r in rs}), "threads": sorted({r["threads"] for r in rs})}
 
 
+def relative_spread(records: list[dict], metric: str, mode: str | None = None) -> float:
+    """(max − min) / min of ``metric`` within each group of comparable runs of one mode, the largest over
+    the groups: how far a seed or a thread count alone moved the number."""
+    mode = mode or mode_name()
+    out = []
+    for (m, _, _), rs in _group(records).items():
+        vals = [r["values"][metric] for r in rs if m == mode and metric in r["values"]]
+        if len(vals) > 1:
+            out.append((max(vals) - min(vals)) / min(vals))
+    if not out:
+        raise KeyError(f"relative_spread: fewer than two {mode}-mode records of {metric!r}")
+    return max(out)
+
+
 def describe(records: list[dict], metric: str, mode: str | None = None, budget=None, fmt: str = ".3f") -> str:
     """One line for a chapter: 'from 0.912 to 0.955 over seeds 0, 1, 2 at 1 and 2 threads (6 runs, full mode)'."""
     s = spread_of(records, metric, mode, budget)
@@ -150,11 +164,13 @@ def chapter_table(records: list[dict], checks: Iterable[Check], mode: str | None
                 continue
             rows.append({"assert": c.says, "number": c.metric, "threshold": f"{c.op} {c.threshold(mode):g}",
                          "measured": f"{min(vals):.3g} to {max(vals):.3g}",
+                         "max − min": f"{max(vals) - min(vals):.2g}",
                          "runs": f"{len(vals)}: seeds {sorted({r['seed'] for r in rs})}, "
                                  f"threads {sorted({r['threads'] for r in rs})}",
                          "budget": ", ".join(f"{k} {v}" for k, v in b.items()) if b else "as in the chapter",
                          "on": on,
-                         "all pass": "yes" if all(c.holds(v, mode) for v in vals) else "no"})
+                         "all pass": ("yes" if all(c.holds(v, mode) for v in vals) else "no")
+                                     + (" (shorter runs)" if b else "")})
     if not rows:
         raise KeyError(f"chapter_table: no {mode}-mode records; run the chapter's spread command in {mode} mode")
     return table(rows)
