@@ -30,6 +30,7 @@ CHECKS = (
     Check("vol: GRU ÷ yesterday's size", "<", 0.6, 0.6, "... and far better than yesterday's size"),
     Check("vol: GRU ÷ 20-day mean", "<", 1.0, 1.03, "... it beats the 20-day mean (quick: comes within 3% of it)"),
     Check("vol: GRU ÷ EWMA", "<", 1.02, 1.05, "... and comes within 2% of the EWMA (quick: 5%)"),
+    Check("vol: EWMA ÷ GRU", "<", 1.05, 1.05, "... without beating the EWMA clearly (by 5% or more)"),
 )
 
 
@@ -68,7 +69,8 @@ def measure(seed: int) -> dict[str, float]:
             "vol: GRU ÷ training mean": gru_mse / V.mse(np.full(len(size), vol.mean), size),
             "vol: GRU ÷ yesterday's size": gru_mse / base["yesterday's size"],
             "vol: GRU ÷ 20-day mean": gru_mse / base["mean size, last 20 days"],
-            "vol: GRU ÷ EWMA": gru_mse / base[f"EWMA, decay {V.RISKMETRICS_DECAY}"]}
+            "vol: GRU ÷ EWMA": gru_mse / base[f"EWMA, decay {V.RISKMETRICS_DECAY}"],
+            "vol: EWMA ÷ GRU": base[f"EWMA, decay {V.RISKMETRICS_DECAY}"] / gru_mse}
 
 
 def main(argv=None):
