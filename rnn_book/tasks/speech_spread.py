@@ -69,8 +69,9 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="folder for the JSON and Markdown files (default: results/)")
     args = ap.parse_args(argv)
     os.environ["RNN_BOOK_QUICK"] = "1" if args.mode == "quick" else "0"
-    records = measure_grid(measure, args.seeds, args.threads)
-    paths = write(NAME, records, CHECKS, "Chapter 7: spread of the asserted numbers over seeds and threads",
-                  "python -m rnn_book speech-spread --mode quick|full --seeds ... --threads ...", args.out)
+    save = lambda recs: write(NAME, recs, CHECKS, "Chapter 7: spread of the asserted numbers over seeds and threads",
+                              "python -m rnn_book speech-spread --mode quick|full --seeds ... --threads ...", args.out)
+    records = measure_grid(measure, args.seeds, args.threads, on_record=lambda r: save([r]))
+    paths = save(records)
     print("wrote", *paths)
     return paths

@@ -56,9 +56,11 @@ def thresholds(checks: Iterable[Check], mode: str | None = None) -> dict[str, fl
 
 
 def measure_grid(measure: Callable[[int], Mapping[str, float]], seeds: Iterable[int], thread_counts: Iterable[int],
-                 log: Callable[[str], None] = print, **key) -> list[dict]:
+                 log: Callable[[str], None] = print, on_record: Callable[[dict], None] | None = None,
+                 **key) -> list[dict]:
     """Run ``measure(seed)`` for every seed under every thread count; one record per run, with its key
-    (mode, seed, threads, any ``key`` items) and the machine it ran on."""
+    (mode, seed, threads, any ``key`` items) and the machine it ran on. ``on_record`` receives each record
+    as soon as it is measured (to save it before a long grid has finished)."""
     records = []
     for n in thread_counts:
         for s in seeds:
@@ -72,6 +74,8 @@ def measure_grid(measure: Callable[[int], Mapping[str, float]], seeds: Iterable[
                    "torch": torch.__version__, "seconds": round(time.perf_counter() - t0, 1)}
             log(f"{rec['mode']} seed {s}, {n} thread(s): {values} ({rec['seconds']} s)")
             records.append(rec)
+            if on_record is not None:
+                on_record(rec)
     return records
 
 

@@ -120,10 +120,11 @@ def main(argv=None):
     os.environ["RNN_BOOK_QUICK"] = "1" if args.mode == "quick" else "0"
     overrides = {"rounds": args.rounds} if args.rounds else {}
     budget = {**overrides, **({"cells": args.kinds} if set(args.kinds) != {"lstm", "rnn", "gru"} else {})}
+    cmd = "python -m rnn_book textgen-spread --mode quick|full [--rounds N] [--kinds ...] --seeds ... --threads ..."
+    save = lambda recs: write(NAME, recs, CHECKS, "Chapter 4: spread of the asserted numbers over seeds and threads",
+                              cmd, args.out)
     records = measure_grid(lambda s: measure(s, args.kinds, **overrides), args.seeds, args.threads,
-                           **({"budget": budget} if budget else {}))
-    cmd = "python -m rnn_book textgen-spread --mode quick|full [--rounds N] --seeds ... --threads ..."
-    paths = write(NAME, records, CHECKS, "Chapter 4: spread of the asserted numbers over seeds and threads", cmd,
-                  args.out)
+                           on_record=lambda r: save([r]), **({"budget": budget} if budget else {}))
+    paths = save(records)
     print("wrote", *paths)
     return paths
