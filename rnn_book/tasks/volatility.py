@@ -5,7 +5,8 @@ moves and calm follows calm (volatility clustering; Mandelbrot 1963, Engle 1982,
 size of the return, |r_t|, is autocorrelated even where r_t is not, and it can be forecast. This
 module measures the clustering and forecasts |r_{t+1}| with the chapter's recurrent forecaster
 against the classical estimates of the current volatility: yesterday's size, the mean size over the
-last k days, and an exponentially weighted mean (RiskMetrics).
+last k days, and an exponentially weighted mean of the sizes (with the daily decay 0.94 that J.P.
+Morgan's RiskMetrics uses for its exponentially weighted variance).
 """
 from __future__ import annotations
 
