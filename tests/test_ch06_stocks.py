@@ -92,10 +92,11 @@ def test_volatility_split_targets_the_size_of_the_next_return():
     from rnn_book.tasks import volatility as V
 
     s = S.load_prices("MSFT")
-    vs, ps = V.volatility_split(s, 10), S.chronological_split(s, 10)
+    vs, ps = V.volatility_split(s, 10), S.chronological_split(s, 10, V.SPANS)
     r = s.log_returns
     a = np.abs(r)
-    n_train = int(len(r) * 0.7)
+    n_train = int(len(r) * V.SPANS[0])
+    assert s.dates[vs.t["test"][0] + 1] < "2008-01-01", "the volatility test span holds the 2008 crisis"
     assert vs.mean == pytest.approx(a[:n_train].mean()) and vs.std == pytest.approx(a[:n_train].std())
     for part in ("train", "valid", "test"):
         assert len(vs.y[part]) == len(ps.y[part]) and (vs.t[part] + 1 == ps.day[part]).all(), "the same forecast days"
@@ -122,6 +123,9 @@ def test_classical_volatility_estimates_by_hand():
     with pytest.raises(ValueError, match="decay must lie in"):
         V.ewma(r, t, decay=1.0)
     assert V.mse([1.0, 2.0], [1.0, 4.0]) == 2.0
+    vs = V.volatility_split(S.load_prices("IBM"), 5)
+    best = V.hindsight_constant(vs)
+    assert V.mse(best, vs.size["test"]) <= V.mse(best * 1.01, vs.size["test"]), "the mean is the best constant"
 
 
 def test_scores_of_persistence_and_the_trainer_reads_either_split():
