@@ -9,10 +9,13 @@ the chapter asserts (:class:`Check`), so a reader sees the margin each assert ha
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +88,19 @@ def _key(rec: Mapping) -> tuple:
 
 
 def save(path: Path, records: list[dict]) -> list[dict]:
-    """Merge ``records`` into the JSON file at ``path`` (a record with the same key replaces the old one)."""
-    path = Path(path)
+    """Merge ``records`` into the JSON file at ``path`` (a record with the same key replaces the old one).
+
+    A lock file (in the temporary folder, named after the path) lets several spread commands (other
+    seeds, other thread counts) save into one file at once."""
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    with open(Path(tempfile.gettempdir()) / f"rnn_book-spread-{digest}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _merge(path, records)
+
+
+def _merge(path: Path, records: list[dict]) -> list[dict]:
     old = load(path) if path.exists() else []
     for r in old + records:
         r.setdefault("on", "cpu")                  # records written before the processor was noted ran on CPUs
@@ -94,7 +108,6 @@ def save(path: Path, records: list[dict]) -> list[dict]:
     merged.update({_key(r): r for r in records})
     out = sorted(merged.values(), key=lambda r: (r["mode"], json.dumps(r.get("budget")), r.get("on", "cpu"),
                                                  r["threads"], r["seed"]))
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
@@ -215,7 +228,9 @@ def write(name: str, records: list[dict], checks: Iterable[Check], title: str, c
     folder = Path(folder) if folder is not None else RESULTS
     merged = save(folder / f"{name}.json", records)
     md = folder / f"{name}.md"
-    md.write_text(summary(merged, checks, title, command), encoding="utf-8")
+    tmp = md.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(summary(merged, checks, title, command), encoding="utf-8")
+    os.replace(tmp, md)
     return folder / f"{name}.json", md
 
 
