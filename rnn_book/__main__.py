@@ -3,7 +3,10 @@
     python -m rnn_book bench            # RNN/LSTM/GRU training speed: textbook, fused and library forms
     python -m rnn_book cell-spread      # chapters 1-3: spread of the trained results over seeds and threads
     python -m rnn_book memory           # long-range memory benchmarks (recall, adding, copy)
-    python -m rnn_book textgen-report   # full-mode text-generation results into results/ (and the README)
+    python -m rnn_book textgen-report   # full-mode text-generation results into results/
+    python -m rnn_book textgen-spread   # chapter 4's asserted numbers over seeds and threads, into results/
+    python -m rnn_book speech-spread    # chapter 7's asserted numbers over seeds and threads, into results/
+    python -m rnn_book stocks-spread    # chapter 6's asserted numbers over seeds and threads, into results/
     python -m rnn_book translation      # train the number/date translator, print held-out scores
     python -m rnn_book fullrun          # every chapter in full mode, side by side: results/full_mode.md
     torchrun --nproc-per-node 2 -m rnn_book ddp-lm   # the character LM on 2 data-parallel processes
@@ -23,6 +26,9 @@ COMMANDS = {
     "cell-spread": ("rnn_book.analysis.cell_spread", "spread of chapters 1-3's trained results over seeds and threads"),
     "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
+    "textgen-spread": ("rnn_book.tasks.textgen_spread", "chapter 4's asserted numbers over seeds and threads"),
+    "speech-spread": ("rnn_book.tasks.speech_spread", "chapter 7's asserted numbers over seeds and threads"),
+    "stocks-spread": ("rnn_book.tasks.stocks_spread", "chapter 6's asserted numbers over seeds and threads"),
     "translation": ("rnn_book.tasks.translation", "train the English→Chinese number/date translator"),
     "fullrun": ("rnn_book.fullrun", "every chapter in full mode, fresh kernels side by side: results/full_mode.md"),
     "ddp-lm": ("rnn_book.tasks.lm_ddp", "train the character LM data-parallel (start with torchrun)"),

@@ -302,3 +302,29 @@ def test_report_command_writes_markdown(tmp_path, monkeypatch):
         assert needle in text, needle
     assert f"Written by `python -m rnn_book textgen-report --quick --out {tmp_path / 'r.md'} --seed 3`" in text, \
         "the report names the command exactly as it was run"
+
+
+def test_samples_poems_and_distinct_share(toy_lm):
+    from rnn_book.tasks import sampling
+
+    model, vocab = toy_lm
+    a = sampling.write_samples(model, vocab, "ab", 40, torch.Generator().manual_seed(0))
+    assert list(a) == [label for label, _ in sampling.STRATEGIES] and all(len(t) == 40 for t in a.values())
+    assert a == sampling.write_samples(model, vocab, "ab", 40, torch.Generator().manual_seed(0))
+    poems = sampling.write_poems(model, vocab, torch.Generator().manual_seed(0), prompts=("a", ""), length=30)
+    assert poems[0].startswith("a") and len(poems) == 2
+    assert sampling.distinct_share("abababababab", 2) == 2 / 10 and sampling.distinct_share("abcdef", 2) == 1.0
+    with pytest.raises(ValueError, match="more than n=20"):
+        sampling.distinct_share("short", 20)
+
+
+def test_the_bar_is_the_trigram_in_quick_mode_and_the_best_ngram_in_full(monkeypatch):
+    from rnn_book.tasks import textgen_spread
+
+    rows = [{"model": f"{n}-gram, {sm}", "order": n, "smoothing": sm, "valid perplexity": p}
+            for (n, sm, p) in ((1, "kneser_ney", 20.0), (3, "kneser_ney", 7.5), (5, "kneser_ney", 4.5), (3, "add_k", 7.6))]
+    monkeypatch.setenv("RNN_BOOK_QUICK", "1")
+    assert textgen_spread.bar(rows) == ("3-gram, kneser_ney", 7.5)
+    monkeypatch.setenv("RNN_BOOK_QUICK", "0")
+    assert textgen_spread.bar(rows) == ("5-gram, kneser_ney", 4.5)
+    assert textgen_spread.limits("quick")["lstm / bar"] == 1.0

@@ -276,7 +276,7 @@ def test_ensemble_probabilities_are_the_mean_of_its_members():
     members = [SequenceModel("gru", "cudnn", 8, 4, input_size=6, head="last") for _ in range(3)]
     p = speech.probabilities(members, feats)
     each = torch.stack([speech.probabilities(m, feats) for m in members])
-    assert p.shape == (3, 4) and torch.allclose(p, each.mean(0)) and torch.allclose(p.sum(-1), torch.ones(3))
+    assert p.shape == (3, 4) and torch.allclose(p, each.mean(0)) and torch.allclose(p.sum(-1), torch.ones(3, dtype=p.dtype))
     assert torch.equal(speech.predict(members, feats), p.argmax(-1))
     assert torch.equal(speech.predict(members[0], feats), each[0].argmax(-1)), "one model is an ensemble of one"
     assert all(m.training for m in members), "scoring must leave the models in the mode it found them in"
@@ -298,3 +298,87 @@ def test_pitch_finds_the_fundamental_of_a_harmonic_tone():
         audio.pitch(torch.randn(100))
     with pytest.raises(ValueError, match="fmin"):
         audio.pitch(torch.randn(4000), fmin=500.0, fmax=300.0)
+
+
+# ----------------------------------------------------------------------------------------------- counts, DTW
+
+def test_accuracy_is_a_count_over_the_clips_at_the_boundary():
+    """7 of 10 right is exactly 0.7 (a float32 mean would give 0.699999988 and fail a >= 0.7 test)."""
+
+    class Fixed(torch.nn.Module):                 # "predicts" class ids given as the first feature of each clip
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(()))
+            self.training = False
+
+        def forward(self, X, lengths=None):
+            return torch.nn.functional.one_hot(X[:, 0, 0].long(), 10).float() * 50 + self.w, None
+
+    labels = list(range(10))
+    guesses = [0, 1, 0, 3, 4, 5, 6, 7, 5, 1]          # 7 of 10 right
+    feats = [torch.full((3, 1), float(g)) for g in guesses]
+    assert speech.correct(Fixed(), feats, labels) == 7
+    assert speech.accuracy(Fixed(), feats, labels) == 0.7 and speech.accuracy(Fixed(), feats, labels) >= 0.7
+    assert torch.tensor([1.0] * 7 + [0.0] * 3).mean().item() < 0.7, "the float32 mean this replaces misses the boundary"
+    with pytest.raises(ValueError, match="one label per clip"):
+        speech.correct(Fixed(), feats, labels[:9])
+
+
+def dtw_by_recursion(a, b):
+    """An independent reference: the textbook recursion written top-down with memoisation."""
+    import functools
+
+    def cost(i, j):
+        return float(torch.linalg.vector_norm(a[i].double() - b[j].double()))
+
+    @functools.lru_cache(maxsize=None)
+    def D(i, j):
+        if i < 0 or j < 0:
+            return math.inf
+        if i == 0 and j == 0:
+            return cost(0, 0)
+        return cost(i, j) + min(D(i - 1, j - 1), D(i - 1, j), D(i, j - 1))
+    return D(len(a) - 1, len(b) - 1) / (len(a) + len(b))
+
+
+def test_dtw_equals_the_recursion_and_the_enumeration_of_every_path():
+    from rnn_book.tasks import dtw
+
+    g = torch.Generator().manual_seed(0)
+    for m, n in ((1, 1), (1, 6), (5, 1), (3, 4), (4, 4), (2, 7), (6, 3)):
+        a, b = torch.randn(m, 5, generator=g), torch.randn(n, 5, generator=g)
+        ref = dtw_by_recursion(a, b)
+        assert dtw.distance(a, b) == pytest.approx(ref, rel=1e-12, abs=1e-12), (m, n)
+        assert dtw.all_paths_distance(a, b) == pytest.approx(ref, rel=1e-12), (m, n)
+    q = torch.randn(30, 13, generator=g)
+    templates = [torch.randn(k, 13, generator=g) for k in (12, 41, 30, 7)]
+    got = dtw.distances(q, templates)
+    assert torch.allclose(got, torch.tensor([dtw_by_recursion(q, t) for t in templates], dtype=torch.float64),
+                          rtol=1e-12), "a batch of padded templates gives each template's own distance"
+
+
+def test_dtw_is_blind_to_tempo_and_classifies_by_the_nearest_template():
+    from rnn_book.tasks import dtw
+
+    t = torch.linspace(0, 1, 40)[:, None]
+    up, down = torch.cat([t, t ** 2], 1), torch.cat([1 - t, (1 - t) ** 2], 1)
+    slow_up = up.repeat_interleave(2, dim=0)                         # the same shape, said twice as slowly
+    assert dtw.distance(up, slow_up) < 0.1 * dtw.distance(up, down)
+    assert dtw.nearest_template([slow_up, down[::2]], [up, down], [3, 8]).tolist() == [3, 8]
+    with pytest.raises(ValueError, match="one label per template"):
+        dtw.nearest_template([up], [up, down], [3])
+    with pytest.raises(ValueError, match="features per frame"):
+        dtw.distances(up, [torch.zeros(5, 3)])
+    with pytest.raises(ValueError, match=r"\(frames, features\)"):
+        dtw.distance(torch.zeros(5), up)
+    with pytest.raises(ValueError, match="tiny grids"):
+        dtw.all_paths_distance(up, up)
+
+
+def test_recipes_name_their_sets_and_reject_unknown_names():
+    from rnn_book.tasks import speech_recipes as R
+
+    assert list(R.RECIPES)[0].startswith("naive") and R.RECIPES["+ speech band, masking"].band == "speech band"
+    assert R.CONFIGS["full"].ensemble == 3 and R.config() == R.CONFIGS["quick"]      # the tests run in quick mode
+    with pytest.raises(ValueError, match="unknown recipe 'best'"):
+        R.train_recipe("best", data=None)

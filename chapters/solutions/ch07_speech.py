@@ -27,20 +27,20 @@ def add_noise(x, snr_db, generator):
 
 
 SOLUTIONS = {
-    "speech_frame_count": frame_count,
-    "speech_ctc_collapse": collapse,
-    "speech_ctc_min_frames": min_frames,
-    "speech_add_noise": add_noise,
+    "ch07_frame_count": frame_count,
+    "ch07_ctc_collapse": collapse,
+    "ch07_ctc_min_frames": min_frames,
+    "ch07_add_noise": add_noise,
 }
 
 WRONG = {
-    "speech_frame_count": [lambda n, n_fft, hop: n // hop, lambda n, n_fft, hop: (n - n_fft) // hop],
-    "speech_ctc_collapse": [
+    "ch07_frame_count": [lambda n, n_fft, hop: n // hop, lambda n, n_fft, hop: (n - n_fft) // hop],
+    "ch07_ctc_collapse": [
         lambda path, blank: collapse([s for s in path if s != blank], blank),      # blanks dropped first
         lambda path, blank: [s for s in path if s != blank],                        # repeats never merged
     ],
-    "speech_ctc_min_frames": [lambda target: len(target), lambda target: 2 * len(target) + 1],
-    "speech_add_noise": [
+    "ch07_ctc_min_frames": [lambda target: len(target), lambda target: 2 * len(target) + 1],
+    "ch07_add_noise": [
         lambda x, snr, g: x + torch.randn(x.shape, generator=g) * float(x.pow(2).mean().sqrt()) / 10 ** (snr / 10),
         lambda x, snr, g: x + torch.rand(x.shape, generator=g) * float(x.pow(2).mean().sqrt()) / 10 ** (snr / 20),
     ],

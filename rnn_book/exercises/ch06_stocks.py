@@ -1,4 +1,4 @@
-"""Chapter 06 (stock prices): checkers."""
+"""Chapter 06, stock prices (股票价格预测): log returns, standardising without look-ahead, the √h floor, volatility clustering."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ from .core import Wrong, call, close, exercise
 
 
 @exercise
-def stock_log_returns(fn):
+def ch06_log_returns(fn):
     """fn(prices) -> log returns r_t = log(p_t / p_{t-1}), one shorter than prices."""
     prices = np.array([100.0, 110.0, 99.0, 99.0, 120.0])
     got = np.asarray(call(fn, prices), dtype=float)
@@ -21,7 +21,7 @@ def stock_log_returns(fn):
 
 
 @exercise
-def standardise_without_lookahead(fn):
+def ch06_standardise_without_lookahead(fn):
     """fn(returns, n_train) -> all returns standardised with the mean and std of the first n_train only."""
     rng = np.random.default_rng(0)
     r = np.concatenate([rng.normal(0.0, 1.0, 200), rng.normal(3.0, 2.0, 100)])   # the future looks different
@@ -36,7 +36,7 @@ def standardise_without_lookahead(fn):
 
 
 @exercise
-def random_walk_horizon_std(fn):
+def ch06_random_walk_horizon_std(fn):
     """fn(sigma, h) -> standard deviation of the h-day log return of a random walk with daily std sigma."""
     for sigma, h in ((0.02, 1), (0.02, 16), (0.01, 25), (0.03, 7)):
         got = float(call(fn, sigma, h))
@@ -44,3 +44,21 @@ def random_walk_horizon_std(fn):
             raise Wrong("independent daily steps add their variances, not their standard deviations")
         if abs(got - sigma * np.sqrt(h)) > 1e-9:
             raise Wrong(f"for sigma={sigma}, h={h} expected {sigma * np.sqrt(h):.5f}; got {got:.5f}")
+
+
+@exercise
+def ch06_abs_autocorrelation(fn):
+    """fn(returns, k) -> the autocorrelation of |r_t| at lag k: corr(|r_t|, |r_{t+k}|)."""
+    rng = np.random.default_rng(1)
+    sigma = np.exp(np.convolve(rng.normal(0, 0.5, 1300), np.ones(30) / np.sqrt(30), "valid"))[:1200]
+    r = 0.01 * sigma * rng.standard_normal(1200) * rng.choice([-1, 1], 1200)   # calm and wild stretches
+    a = np.abs(r)
+    for k in (1, 5, 20):
+        got = float(call(fn, r.copy(), k))
+        want = float(np.corrcoef(a[:-k], a[k:])[0, 1])
+        plain = float(np.corrcoef(r[:-k], r[k:])[0, 1])
+        if abs(got - plain) < 1e-6:
+            raise Wrong("that is the autocorrelation of the returns themselves; take the size |r| first")
+        if abs(got - want) > 1e-6:
+            raise Wrong(f"at lag {k} the autocorrelation of |r| is {want:.4f}; got {got:.4f} "
+                        "(pair |r_t| with |r_(t+k)|: a[:-k] with a[k:])")

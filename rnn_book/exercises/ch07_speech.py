@@ -1,4 +1,4 @@
-"""Chapter 07 (speech recognition): checkers."""
+"""Chapter 07, speech recognition (语音识别): STFT frames, CTC collapse and frame count, noise at a given SNR."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ from .core import Wrong, call, exercise
 
 
 @exercise
-def speech_frame_count(fn):
+def ch07_frame_count(fn):
     """fn(n_samples, n_fft, hop) -> number of STFT frames without centring (each frame spans n_fft samples)."""
     from ..tasks.audio import power_spectrogram
     for n, n_fft, hop in ((8000, 256, 80), (4000, 256, 80), (256, 256, 80), (1000, 200, 100), (5000, 512, 128)):
@@ -27,7 +27,7 @@ def speech_frame_count(fn):
 
 
 @exercise
-def speech_ctc_collapse(fn):
+def ch07_ctc_collapse(fn):
     """fn(path, blank) -> the label sequence a CTC path reads as: merge repeats, then drop blanks."""
     cases = [([0, 3, 3, 0, 0, 1, 0, 4, 4, 0], 0, [3, 1, 4]), ([7, 0, 7], 0, [7, 7]), ([7, 7, 7], 0, [7]),
              ([0, 0, 0], 0, []), ([2, 2, 5, 10, 5], 10, [2, 5, 5]), ([], 0, [])]
@@ -43,7 +43,7 @@ def speech_ctc_collapse(fn):
 
 
 @exercise
-def speech_ctc_min_frames(fn):
+def ch07_ctc_min_frames(fn):
     """fn(target) -> the fewest frames a CTC path needs to produce ``target``."""
     for target, want in (([3, 1, 4], 3), ([7, 7], 3), ([5, 5, 5], 5), ([1, 1, 2, 2], 6), ([9], 1), ([], 0)):
         got = call(fn, list(target))
@@ -53,7 +53,7 @@ def speech_ctc_min_frames(fn):
 
 
 @exercise
-def speech_add_noise(fn):
+def ch07_add_noise(fn):
     """fn(x, snr_db, generator) -> x plus white noise at the given signal-to-noise ratio in decibels."""
     t = torch.arange(16000) / 8000
     x = 0.3 * torch.sin(2 * math.pi * 440 * t) + 0.1 * torch.sin(2 * math.pi * 1300 * t)

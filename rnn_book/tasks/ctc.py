@@ -61,10 +61,11 @@ def ctc_loss(logits: torch.Tensor, lengths: torch.Tensor, targets: Sequence[Sequ
     if any(blank in t for t in targets):
         raise ValueError(f"ctc_loss: a target contains the blank symbol {blank}; labels must avoid it")
     log_probs = F.log_softmax(logits.float(), dim=-1).transpose(0, 1)          # (T, B, C)
-    target_lengths = torch.tensor([len(t) for t in targets], dtype=torch.long)
-    flat = torch.tensor([s for t in targets for s in t], dtype=torch.long)
-    return F.ctc_loss(log_probs, flat, torch.as_tensor(lengths, dtype=torch.long), target_lengths, blank=blank,
-                      reduction="mean", zero_infinity=True)
+    dev = logits.device
+    target_lengths = torch.tensor([len(t) for t in targets], dtype=torch.long, device=dev)
+    flat = torch.tensor([s for t in targets for s in t], dtype=torch.long, device=dev)
+    return F.ctc_loss(log_probs, flat, torch.as_tensor(lengths, dtype=torch.long).to(dev), target_lengths,
+                      blank=blank, reduction="mean", zero_infinity=True)
 
 
 def min_frames(target: Sequence[int]) -> int:

@@ -232,7 +232,7 @@ CONFIGS = {
                                  batch_size=64, seq_len=128, rounds=30, steps_per_round=100, lr=3e-3, patience=3,
                                  decay=True),
                   "quick": Config(max_chars=200_000, min_count=1, num_layers=1, hidden_size=128, embed_size=32,
-                                  batch_size=32, seq_len=64, rounds=6, steps_per_round=25, lr=4e-3, patience=None,
+                                  batch_size=32, seq_len=64, rounds=6, steps_per_round=40, lr=1e-2, patience=None,
                                   decay=False)},
     "shijing": {"full": Config(max_chars=None, min_count=2, num_layers=1, hidden_size=256, embed_size=64,
                                batch_size=16, seq_len=64, rounds=30, steps_per_round=40, lr=3e-3, patience=5,

@@ -89,6 +89,34 @@ def generate(model, vocab: CharVocab, prompt: str, length: int = 200, *, tempera
     return vocab.decode(out)
 
 
+# the ways of choosing the next character that chapter 4 compares, in the order it draws them
+STRATEGIES = (("greedy", {"greedy": True}), ("T = 0.5", {"temperature": 0.5}), ("T = 1.0", {"temperature": 1.0}),
+              ("T = 1.5", {"temperature": 1.5}), ("top-k = 5", {"top_k": 5}))
+# the prompts of chapter 4's poems: two characters of a 诗经 line, or nothing (the start of a line)
+POEM_PROMPTS = ("关关", "青青", "南山", "采采", "", "我心", "彼黍", "日月")
+
+
+def write_samples(model, vocab: CharVocab, prompt: str, length: int, generator: torch.Generator,
+                  strategies=STRATEGIES) -> dict[str, str]:
+    """One continuation of ``prompt`` per strategy, drawn one after the other from ``generator``."""
+    return {label: generate(model, vocab, prompt, length, generator=generator, **kw) for label, kw in strategies}
+
+
+def write_poems(model, vocab: CharVocab, generator: torch.Generator, prompts=POEM_PROMPTS, length: int = 96,
+                temperature: float = 0.8) -> list[str]:
+    """One poem per prompt (the prompt included), each ending where the model writes a line break."""
+    return [p + generate(model, vocab, p, length, temperature=temperature, stop="\n", generator=generator)
+            for p in prompts]
+
+
+def distinct_share(text: str, n: int = 20) -> float:
+    """Share of the n-character pieces of ``text`` that are different: low when the text repeats itself."""
+    if len(text) <= n:
+        raise ValueError(f"distinct_share: the text needs more than n={n} characters; got {len(text)}")
+    pieces = [text[i:i + n] for i in range(len(text) - n)]
+    return len(set(pieces)) / len(pieces)
+
+
 def clause_lengths(text: str, marks: str = "，。！？；：、") -> list[int]:
     """Lengths of the clauses between punctuation marks, e.g. [4, 4, 4, 4] for 关关雎鸠，在河之洲。..."""
     lengths, n = [], 0

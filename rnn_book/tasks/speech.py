@@ -19,7 +19,7 @@ import torch
 
 from . import audio
 from .espeak import ACCENTS, DIGITS, say, variants
-from ..settings import epoch_seed, threads as settings_threads
+from ..settings import device_of, epoch_seed, threads as settings_threads
 
 # ------------------------------------------------------------------------------------- the human test set
 
@@ -194,7 +194,7 @@ def probabilities(model, feats: list[torch.Tensor]) -> torch.Tensor:
     for m in models:
         was_training = m.training
         m.eval()
-        total = total + m(X, lengths=L)[0].softmax(-1)
+        total = total + m(X.to(device_of(m)), lengths=L)[0].softmax(-1).double().cpu()
         m.train(was_training)
     return total / len(models)
 
@@ -204,5 +204,14 @@ def predict(model, feats: list[torch.Tensor]) -> torch.Tensor:
     return probabilities(model, feats).argmax(-1)
 
 
+def correct(model, feats: list[torch.Tensor], labels) -> int:
+    """How many clips the model (or ensemble) labels right: a count, to compare with counts."""
+    labels = torch.as_tensor(labels)
+    if labels.shape != (len(feats),):
+        raise ValueError(f"correct: expected one label per clip ({len(feats)}); got shape {tuple(labels.shape)}")
+    return int((predict(model, feats) == labels).sum())
+
+
 def accuracy(model, feats: list[torch.Tensor], labels) -> float:
-    return float((predict(model, feats) == torch.as_tensor(labels)).float().mean())
+    """The share of clips labelled right, as a Python float from the integer count (7 of 10 is exactly 0.7)."""
+    return correct(model, feats, labels) / len(feats)

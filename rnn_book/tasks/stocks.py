@@ -35,7 +35,8 @@ class Series:
 
 
 def load_prices(ticker: str = "AAPL") -> Series:
-    """Adjusted daily closes of one ticker (Quandl WIKI, 2000–2013; see DATA_LICENSE.md)."""
+    """Adjusted daily closes of one ticker (Quandl WIKI, up to March 2013; ``dates`` says from when; see
+    DATA_LICENSE.md)."""
     if ticker not in TICKERS:
         raise ValueError(f"load_prices: ticker must be one of {', '.join(TICKERS)}; got {ticker!r}")
     s = _load(ticker)
@@ -67,19 +68,25 @@ class Split:
         return np.asarray(z, dtype=float) * self.std + self.mean
 
 
-def chronological_split(series: Series, window: int = 20, fractions=(0.7, 0.15, 0.15)) -> Split:
-    """Windows of ``window`` past returns -> next return; train, valid, test in time order, no overlap
-    of forecast days, and mean/std computed on the training span alone (no look-ahead)."""
+def spans(n: int, window: int, fractions=(0.7, 0.15, 0.15)) -> dict[str, tuple[int, int]]:
+    """part -> [first, last) index of the returns forecast in that part: train, valid, test in time
+    order, each forecast needing ``window`` returns before it."""
     if window < 1:
         raise ValueError(f"chronological_split: window must be >= 1; got {window}")
     if abs(sum(fractions) - 1) > 1e-9 or len(fractions) != 3:
         raise ValueError(f"chronological_split: fractions must be three numbers summing to 1; got {fractions}")
-    r = series.log_returns
-    n = len(r)
     cut1, cut2 = int(n * fractions[0]), int(n * (fractions[0] + fractions[1]))
+    return {"train": (window, cut1), "valid": (max(window, cut1), cut2), "test": (max(window, cut2), n)}
+
+
+def chronological_split(series: Series, window: int = 20, fractions=(0.7, 0.15, 0.15)) -> Split:
+    """Windows of ``window`` past returns -> next return; train, valid, test in time order, no overlap
+    of forecast days, and mean/std computed on the training span alone (no look-ahead)."""
+    r = series.log_returns
+    bounds = spans(len(r), window, fractions)
+    cut1 = bounds["train"][1]
     mean, std = float(r[:cut1].mean()), float(r[:cut1].std())
     z = (r - mean) / std
-    bounds = {"train": (window, cut1), "valid": (max(window, cut1), cut2), "test": (max(window, cut2), n)}
     xs, ys, last, nxt, days = {}, {}, {}, {}, {}
     for part, (a, b) in bounds.items():
         t = np.arange(a, b)                       # forecast the return r[t] from r[t-window:t]
@@ -132,10 +139,19 @@ def direction_accuracy(split: Split, price_pred, part: str = "test") -> float:
     return float(np.mean(np.where(up_pred == 0, 0.5, up_pred == up_true)))
 
 
+def scores(split: Split, price_pred, part: str = "test") -> dict[str, float]:
+    """A price forecast's test RMSE, the same divided by persistence's, and its direction accuracy."""
+    truth = split.next_price[part]
+    error = rmse(price_pred, truth)
+    return {"test RMSE (USD)": error, "÷ persistence": error / rmse(persistence(split, part), truth),
+            "direction accuracy": direction_accuracy(split, price_pred, part)}
+
+
 # -- recurrent forecaster ----------------------------------------------------------------------------
 def train_forecaster(kind: str, split: Split, hidden_size: int = 32, epochs: int = 20, lr: float = 3e-3,
                      engine: str = "cudnn", batch_size: int = 64, seed: int = 0):
-    """A one-layer RNN/LSTM/GRU reading the window and predicting the next standardised return (MSE).
+    """A one-layer RNN/LSTM/GRU reading the window and predicting the next standardised target (MSE):
+    the return for a :class:`Split`, the size of the return for a :class:`~rnn_book.tasks.volatility.VolSplit`.
 
     Early stopping on validation MSE keeps the epoch that generalised best.
     """
@@ -144,7 +160,7 @@ def train_forecaster(kind: str, split: Split, hidden_size: int = 32, epochs: int
     from ..train import fit
 
     set_seed(seed)
-    model = SequenceModel(kind, engine, hidden_size, 1, input_size=1, head="last")
+    model = SequenceModel(kind, engine, hidden_size, 1, input_size=split.x["train"].shape[-1], head="last")
     xtr, ytr = split.x["train"], split.y["train"]
     gen = torch.Generator().manual_seed(seed)
 
