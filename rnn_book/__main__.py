@@ -1,7 +1,7 @@
 """``python -m rnn_book <command>``: every long run of the book from one command line.
 
     python -m rnn_book bench            # RNN/LSTM/GRU training speed: textbook, fused and library forms
-    python -m rnn_book memory           # long-range memory benchmarks (recall, adding, copy)
+    python -m rnn_book memory           # long-range memory against length (adding, copy); `memory spread`: chapter 8's spread
     python -m rnn_book textgen-report   # full-mode text-generation results into results/ (and the README)
     python -m rnn_book translation      # train the number/date translator, print held-out scores
 
@@ -15,7 +15,7 @@ import sys
 # command -> (module, one line of help); each module has main(argv)
 COMMANDS = {
     "bench": ("rnn_book.analysis.bench", "how long RNN, LSTM and GRU take to train, in three forms"),
-    "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
+    "memory": ("rnn_book.analysis.memory", "long-range memory against length; `memory spread`: chapter 8 over seeds"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
     "translation": ("rnn_book.tasks.translation", "train the English→Chinese number/date translator"),
 }
