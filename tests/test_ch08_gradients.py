@@ -379,3 +379,15 @@ def test_configs_by_mode():
     assert "adding at T = 10, 25, 50, 100" in text and "10 symbols" in text
     with pytest.raises(ValueError, match="tasks are recall, adding and copy"):
         LR.CHAPTER_FULL.only("sorting")
+
+
+def test_spread_study_merges_runs_of_several_processes(tmp_path, monkeypatch):
+    monkeypatch.setattr(S, "chapter_measures", lambda seed, quick, log=None: {"adding LSTM: loss / baseline": 0.01 * seed})
+    out = tmp_path / "spread"
+    S.spread_study([1], [1], quick=True, path=out, log=None)
+    S.write_spread(S._merge(json.loads(out.with_suffix(".json").read_text())["runs"],
+                            {"seed": 0, "threads": 2, "measures": {}}), out, "quick")   # another process's run
+    runs = S.spread_study([0, 1], [1], quick=True, path=out, log=None)
+    assert [(r["seed"], r["threads"]) for r in runs] == [(0, 1), (1, 1), (0, 2)]
+    with pytest.raises(ValueError, match="quick-mode study"):
+        S.spread_study([0], [1], quick=False, path=out, log=None)

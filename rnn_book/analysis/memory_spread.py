@@ -171,27 +171,45 @@ def passes(value, op: str, threshold) -> bool:
 
 # -- the study -------------------------------------------------------------------------------------------
 def spread_study(seeds, threads, quick: bool = False, path: Path | None = None, log=print) -> list[dict]:
-    """:func:`chapter_measures` for every seed and thread count; with ``path``, resumable .json and a .md table."""
+    """:func:`chapter_measures` for every seed and thread count; with ``path``, a resumable .json and a .md table.
+
+    Runs already in the file are skipped, and every write merges with what the file holds then, so that
+    several processes (say one per seed) can fill one file side by side.
+    """
     mode = "quick" if quick else "full"
-    runs = []
-    if path and Path(path).with_suffix(".json").exists():
-        data = json.loads(Path(path).with_suffix(".json").read_text())
-        if data["meta"]["mode"] != mode:
-            raise ValueError(f"spread_study: {path}.json holds a {data['meta']['mode']}-mode study; this one is {mode}")
-        runs = data["runs"]
-    have = {(r["seed"], r["threads"]) for r in runs}
+    runs = _load_spread(path, mode) if path else []
     for n in threads:
         for seed in seeds:
-            if (seed, n) in have:
+            if any((r["seed"], r["threads"]) == (seed, n) for r in runs):
                 continue
             with settings.threads(n):
                 m = chapter_measures(seed, quick, log=log)
-            runs.append({"seed": seed, "threads": n, "measures": m})
+            mine = {"seed": seed, "threads": n, "measures": m}
+            runs = _merge(_load_spread(path, mode), mine) if path else runs + [mine]
             if path:
                 write_spread(runs, path, mode)
-    if path and runs:
-        write_spread(runs, path, mode)          # the table again, with the thresholds as they are now
+    if path:
+        runs = _load_spread(path, mode)
+        if runs:
+            write_spread(runs, path, mode)      # the table again, with the thresholds as they are now
     return runs
+
+
+def _load_spread(path: Path, mode: str) -> list[dict]:
+    f = Path(path).with_suffix(".json")
+    if not f.exists():
+        return []
+    data = json.loads(f.read_text())
+    if data["meta"]["mode"] != mode:
+        raise ValueError(f"spread_study: {f} holds a {data['meta']['mode']}-mode study; this one is {mode}")
+    return data["runs"]
+
+
+def _merge(runs: list[dict], new: dict) -> list[dict]:
+    """``runs`` with ``new`` added, unless a run of the same seed and thread count is there already."""
+    if any((r["seed"], r["threads"]) == (new["seed"], new["threads"]) for r in runs):
+        return runs
+    return sorted(runs + [new], key=lambda r: (r["threads"], r["seed"]))
 
 
 def spread_table(runs: list[dict], mode: str) -> list[dict]:
