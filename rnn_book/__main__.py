@@ -2,7 +2,7 @@
 
     python -m rnn_book bench            # RNN/LSTM/GRU training speed: textbook, fused and library forms
     python -m rnn_book cell-spread      # chapters 1-3: spread of the trained results over seeds and threads
-    python -m rnn_book memory           # long-range memory benchmarks (recall, adding, copy)
+    python -m rnn_book memory           # long-range memory against length (adding, copy); `memory spread`: chapter 8's spread
     python -m rnn_book textgen-report   # full-mode text-generation results into results/
     python -m rnn_book textgen-spread   # chapter 4's asserted numbers over seeds and threads, into results/
     python -m rnn_book speech-spread    # chapter 7's asserted numbers over seeds and threads, into results/
@@ -24,7 +24,7 @@ import sys
 COMMANDS = {
     "bench": ("rnn_book.analysis.bench", "how long RNN, LSTM and GRU take to train, in three forms"),
     "cell-spread": ("rnn_book.analysis.cell_spread", "spread of chapters 1-3's trained results over seeds and threads"),
-    "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
+    "memory": ("rnn_book.analysis.memory", "long-range memory against length; `memory spread`: chapter 8 over seeds"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
     "textgen-spread": ("rnn_book.tasks.textgen_spread", "chapter 4's asserted numbers over seeds and threads"),
     "speech-spread": ("rnn_book.tasks.speech_spread", "chapter 7's asserted numbers over seeds and threads"),

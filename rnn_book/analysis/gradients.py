@@ -1,4 +1,4 @@
-"""How far back a gradient reaches: Jacobian norms over time distance, and the spectral radius.
+"""How far back a gradient reaches: Jacobian norms over time distance, singular values and eigenvalues.
 
 Back-propagation through time multiplies one Jacobian per step,
 
@@ -8,6 +8,10 @@ so the norm of the product against the distance k = T - t says how much a loss a
 still teach the model about step t. ``state_jacobian_norms`` measures exactly that for a layer of
 the scratch engine (its time loop is ours, so every intermediate state is a node we can ask about);
 ``input_sensitivity`` measures ‖∂o_t/∂x_s‖, the reach of the inputs, for any layer of either engine.
+
+For the vanilla RNN one factor is diag(φ'(a_s)) W_hhᵀ, so ‖∂h_T/∂h_t‖ ≤ σ_max(W_hh)^k whenever
+|φ'| ≤ 1 (Pascanu, Mikolov & Bengio 2013): the largest singular value bounds the norm. The spectral
+radius ρ(W_hh) governs only the linear network, whose product is the power (W_hhᵀ)^k.
 
 The state s_t is h_t for the RNN and the GRU and the pair (h_t, c_t) for the LSTM.
 """
@@ -29,6 +33,12 @@ def spectral_radius(W: torch.Tensor) -> float:
         shape = tuple(W.shape) if isinstance(W, torch.Tensor) else type(W).__name__
         raise ValueError(f"spectral_radius: expected a square matrix (n, n); got {shape}")
     return float(torch.linalg.eigvals(W.detach().double()).abs().max())
+
+
+def spectral_norm(W: torch.Tensor) -> float:
+    """σ_max(W) = ‖W‖₂, the largest singular value: the most W can stretch any vector."""
+    spectral_radius(W)                           # validates the shape
+    return float(torch.linalg.matrix_norm(W.detach().double(), ord=2))
 
 
 def with_spectral_radius(W: torch.Tensor, rho: float) -> torch.Tensor:
@@ -54,26 +64,56 @@ def set_spectral_radius(layer, rho: float):
     return layer
 
 
+INIT_SCHEMES = ("orthogonal", "identity")
+
+
+@torch.no_grad()
+def init_recurrent(layer, scheme: str, seed: int = 0):
+    """Re-initialise W_hh of a one-layer vanilla RNN (either engine) in place; returns the layer.
+
+    "orthogonal": W_hh a random orthogonal matrix, so every singular value is 1 (Saxe et al. 2014);
+    "identity": W_hh = I and both biases 0, the IRNN's start with ReLU units (Le, Jaitly & Hinton 2015).
+    The input weights keep their initialisation.
+    """
+    _check_rnn(layer, "init_recurrent")
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"init_recurrent: scheme must be one of {INIT_SCHEMES}; got {scheme!r}")
+    w_ih, w_hh, b_ih, b_hh = (t.clone() for t in layer.torch_layout(0, 0))
+    if scheme == "orthogonal":
+        g = torch.Generator().manual_seed(seed)
+        w_hh = torch.nn.init.orthogonal_(torch.empty_like(w_hh), generator=g)
+    else:
+        w_hh = torch.eye(layer.hidden_size, dtype=w_hh.dtype, device=w_hh.device)
+        b_ih, b_hh = torch.zeros_like(b_ih), torch.zeros_like(b_hh)
+    layer.load_torch_layout(0, 0, w_ih, w_hh, b_ih, b_hh)
+    return layer
+
+
 def _check_rnn(layer, who):
     if not isinstance(layer, LAYERS) or layer.kind != "RNN":
         raise TypeError(f"{who}: expected a vanilla RNN layer (scratch.RNN or cudnn.RNN); got {type(layer).__name__}")
 
 
 # -- Jacobian norms against distance ---------------------------------------------------------------
-def state_jacobian_norms(layer, x: torch.Tensor) -> torch.Tensor:
+def state_jacobian_norms(layer, x: torch.Tensor, state=None) -> torch.Tensor:
     """‖∂h_T/∂s_{T-k}‖₂ for k = 0..T: the Jacobian's spectral norm, geometric mean over the batch.
 
     layer: a one-layer, one-direction recurrent layer (a cuDNN layer is first copied into the scratch
-    engine, which computes the same function). x: (batch, time T, input_size).
+    engine, which computes the same function). x: (batch, time T, input_size). state: the initial
+    state s_0, (batch, hidden) or for the LSTM a pair of them (None: zeros).
     Returns a 1-D tensor of length T + 1 indexed by the distance k (k = T is the initial state s_0).
     """
     layer = _one_layer(layer if isinstance(layer, scratch.Recurrent) else twin(layer_of(layer, "state_jacobian_norms")),
                        "state_jacobian_norms")
-    checks.check_input(x, layer.input_size, next(layer.parameters()).dtype, "state_jacobian_norms")
+    ref = next(layer.parameters())
+    checks.check_input(x, layer.input_size, ref.dtype, "state_jacobian_norms")
+    x = x.to(ref.device)                         # the layer may live on the GPU after training
+    if state is not None:
+        state = tuple(v.to(ref.device) for v in state) if isinstance(state, (tuple, list)) else state.to(ref.device)
     cell, H = layer.cell(0, 0), layer.hidden_size
     B, T = x.shape[0], x.shape[1]
     xp = cell.project(x)
-    s = cell.init_state(B, x)
+    s = cell.init_state(B, x) if state is None else _initial_state(state, cell.init_state(B, x))
     s = tuple(v.requires_grad_() for v in s) if isinstance(s, tuple) else s.requires_grad_()   # s_0 too
     entries = []                  # the state s_{t-1} as it enters step t, one connected graph
     for t in range(T):
@@ -94,7 +134,21 @@ def state_jacobian_norms(layer, x: torch.Tensor) -> torch.Tensor:
         J = torch.cat(grads[t * n:(t + 1) * n], dim=-1).transpose(0, 1)   # (batch, H, state size)
         sigma = torch.linalg.matrix_norm(J, ord=2)                         # largest singular value
         norms.append(sigma.clamp_min(tiny).log().mean().exp())
-    return torch.stack(norms).detach()
+    return torch.stack(norms).detach().cpu()
+
+
+def _initial_state(state, like):
+    """A detached copy of a given initial state, checked against the shape(s) of ``like``."""
+    pair = isinstance(like, tuple)
+    parts = state if isinstance(state, (tuple, list)) else (state,)
+    want = like if pair else (like,)
+    if len(parts) != len(want) or any(not isinstance(p, torch.Tensor) or p.shape != w.shape
+                                      for p, w in zip(parts, want)):
+        got = [tuple(p.shape) if isinstance(p, torch.Tensor) else type(p).__name__ for p in parts]
+        raise ValueError(f"state_jacobian_norms: state must be {'a pair of ' if pair else ''}tensor(s) of shape "
+                         f"{tuple(want[0].shape)}; got {got}")
+    copies = tuple(p.detach().to(w.dtype).clone() for p, w in zip(parts, want))
+    return copies if pair else copies[0]
 
 
 def input_sensitivity(layer, x: torch.Tensor, t: int = -1, *, norm: str | int = "fro",
@@ -170,14 +224,84 @@ def _one_layer(layer, who):
     return layer
 
 
-# -- the vanilla RNN at a chosen spectral radius -----------------------------------------------------
+# -- torch's default initialisation, and what the tanh factors do to norms and eigenvalues -------------
+# torch.nn draws every entry of W_hh from U(-a, a), a = 1/√H: variance a²/3 = 1/(3H). For an H x H
+# matrix of independent entries of variance v, the eigenvalues fill the disc of radius √(H v) (the
+# circular law, Tao & Vu 2010) and the largest singular value tends to 2 √(H v) (Yin, Bai & Krishnaiah
+# 1988); here √(H v) = 1/√3.
+# ρ(W_hh) → √(H v) = 1/√3
+CIRCULAR_LAW_RHO = 1 / math.sqrt(3)
+# σ_max(W_hh) → 2 √(H v) = 2/√3
+EDGE_SIGMA_MAX = 2 / math.sqrt(3)
+
+
+def default_init_spectrum(sizes, seeds=range(10)) -> list[dict[str, float]]:
+    """ρ(W_hh) and σ_max(W_hh) of ``torch.nn.RNN``'s own default initialisation, for each hidden size.
+
+    Each row: H, the mean, min and max of ρ and of σ_max over the seeds, and the large-H predictions.
+    """
+    seeds = list(seeds)
+    if not seeds or any(not isinstance(h, int) or h < 1 for h in sizes):
+        raise ValueError(f"default_init_spectrum: expected positive integer sizes and at least one seed; "
+                         f"got sizes={list(sizes)}, seeds={seeds}")
+    rows = []
+    for H in sizes:
+        rho, sigma = [], []
+        for seed in seeds:
+            with torch.random.fork_rng():
+                torch.manual_seed(seed)
+                W = torch.nn.RNN(1, H).weight_hh_l0.detach()
+            rho.append(spectral_radius(W))
+            sigma.append(spectral_norm(W))
+        rows.append({"H": H, "rho_mean": sum(rho) / len(rho), "rho_min": min(rho), "rho_max": max(rho),
+                     "sigma_mean": sum(sigma) / len(sigma), "sigma_min": min(sigma), "sigma_max": max(sigma),
+                     "rho_theory": CIRCULAR_LAW_RHO, "sigma_theory": EDGE_SIGMA_MAX})
+    return rows
+
+
+def slope_effects(W: torch.Tensor, n: int = 1000, seed: int = 0) -> dict[str, torch.Tensor]:
+    """What n random tanh-slope patterns D = diag(d), d ∈ [0, 1]^H, do to one Jacobian factor D Wᵀ.
+
+    Returns {"norm": ‖D Wᵀ‖₂, "rho": ρ(D Wᵀ)}, one entry per pattern, to set beside σ_max(W) and ρ(W).
+    Submultiplicativity gives ‖D Wᵀ‖₂ ≤ ‖D‖₂ σ_max(W) ≤ σ_max(W); no such bound holds for ρ.
+    """
+    spectral_radius(W)                           # validates the shape
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"slope_effects: n must be a positive integer; got {n!r}")
+    g = torch.Generator().manual_seed(seed)
+    d = torch.rand(n, W.shape[0], generator=g, dtype=torch.float64)
+    J = d.unsqueeze(-1) * W.detach().double().T                      # D Wᵀ: row i scaled by d_i
+    return {"norm": torch.linalg.matrix_norm(J, ord=2), "rho": torch.linalg.eigvals(J).abs().max(-1).values}
+
+
+# -- the vanilla RNN with a chosen recurrent matrix --------------------------------------------------
+def rnn_from_matrix(W_hh: torch.Tensor, b_h=None, input_size: int = 1, seed: int = 0):
+    """A float64 scratch tanh RNN whose W_hh (row layout, h @ W_hh) is ``W_hh`` and, if given, whose b_h is ``b_h``.
+
+    The input weights (and b_h when not given) keep torch.nn's default initialisation, drawn from ``seed``.
+    """
+    spectral_radius(W_hh)                        # validates the shape
+    H = W_hh.shape[0]
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        layer = scratch.RNN(input_size, H).double()
+    cell = layer.cell(0, 0)
+    with torch.no_grad():
+        cell.W_hh.copy_(W_hh.detach().double())
+        if b_h is not None:
+            b = torch.as_tensor(b_h, dtype=torch.float64)
+            if b.shape != (H,):
+                raise ValueError(f"rnn_from_matrix: b_h must have shape ({H},); got {tuple(b.shape)}")
+            cell.b_h.copy_(b)
+    return layer
+
+
 def rnn_at_radius(rho: float, hidden_size: int = 32, input_size: int = 1, bias: bool = True, seed: int = 0):
     """A float64 scratch tanh RNN with default-initialised weights, W_hh rescaled to spectral radius ``rho``.
 
     ``bias=False`` zeroes b_h, so that a zero input keeps the state at the fixed point h = 0.
     """
-    g = torch.random.fork_rng()
-    with g:
+    with torch.random.fork_rng():
         torch.manual_seed(seed)
         layer = scratch.RNN(input_size, hidden_size).double()
     set_spectral_radius(layer, rho)
@@ -190,7 +314,8 @@ def rnn_at_radius(rho: float, hidden_size: int = 32, input_size: int = 1, bias: 
 def radius_sweep(rhos, T: int = 40, input_scale: float = 1.0, hidden_size: int = 32, batch_size: int = 8,
                  bias: bool = True, seed: int = 0) -> list[dict[str, float]]:
     """For each ρ: the measured per-step factor γ of ‖∂h_T/∂h_t‖ of a tanh RNN, the linear prediction,
-    and the mean slope tanh'(a_t) = 1 - h_t² along the trajectory (1: linear regime; near 0: saturated)."""
+    the mean slope tanh'(a_t) = 1 - h_t² along the trajectory (1: linear regime; near 0: saturated),
+    σ_max(W_hh), and ``bound_ratio`` = max_k ‖∂h_T/∂h_{T-k}‖ / σ_max^k (at most 1: the bound holds)."""
     gen = torch.Generator().manual_seed(seed)
     x = input_scale * torch.randn(batch_size, T, 1, generator=gen, dtype=torch.float64)
     rows = []
@@ -199,9 +324,13 @@ def radius_sweep(rhos, T: int = 40, input_scale: float = 1.0, hidden_size: int =
         with torch.no_grad():
             out, _ = layer(x)
         norms = state_jacobian_norms(layer, x)
-        rows.append({"rho": float(rho), "gamma": decay_rate(norms),
-                     "gamma_linear": decay_rate(linear_jacobian_norms(recurrent_matrix(layer), T)),
-                     "tanh_slope": float((1 - out ** 2).mean())})
+        W = recurrent_matrix(layer)
+        sigma = spectral_norm(W)
+        # ‖∂h_T/∂h_{T-k}‖ ≤ ∏ ‖diag(tanh')‖ · σ_max^k ≤ σ_max^k
+        bound = sigma ** torch.arange(T + 1, dtype=torch.float64)
+        rows.append({"rho": float(rho), "sigma_max": sigma, "gamma": decay_rate(norms),
+                     "gamma_linear": decay_rate(linear_jacobian_norms(W, T)),
+                     "tanh_slope": float((1 - out ** 2).mean()), "bound_ratio": float((norms / bound).max())})
     return rows
 
 
@@ -211,10 +340,21 @@ def output_input_gradients(model, x: torch.Tensor) -> torch.Tensor:
     For the adding problem the ideal answer is 1 on the value channel at the two marked steps and
     0 everywhere else: the output should depend on those two numbers only.
     """
-    xs = x.detach().clone().requires_grad_()
+    xs = x.detach().to(next(model.parameters()).device).clone().requires_grad_()
     y = model(xs)[0]
     if y.dim() != 2 or y.shape[1] != 1:
         raise ValueError(f"output_input_gradients: expected a model with one output per sequence, shape (batch, 1); "
                          f"got output shape {tuple(y.shape)}")
     (g,) = torch.autograd.grad(y.sum(), xs)     # sequences are independent, so the sum separates them
-    return g.detach()
+    return g.detach().cpu()
+
+
+def marked_sensitivity(model, x: torch.Tensor) -> dict[str, float]:
+    """Mean |∂ŷ/∂v_t| of an adding-problem model over the marked steps and over the others.
+
+    x: adding-problem inputs (batch, T, 2), channel 0 the numbers v_t, channel 1 the markers.
+    A model that adds exactly the two marked numbers has 1 and 0.
+    """
+    dv = output_input_gradients(model, x)[..., 0].abs()
+    marked = x[..., 1] > 0
+    return {"marked": float(dv[marked].mean()), "unmarked": float(dv[~marked].mean())}

@@ -1,4 +1,5 @@
-"""Spectral radius explorer: how ρ(W_hh) and the sequence length shape ‖∂h_T/∂h_t‖ of a tanh RNN."""
+"""Spectral radius explorer: how ρ(W_hh) and the sequence length shape ‖∂h_T/∂h_t‖ of a tanh RNN,
+beside the linear network's ‖W_hh^k‖ and the bound σ_max(W_hh)^k that holds for every input."""
 from __future__ import annotations
 
 import ipywidgets as W
@@ -15,7 +16,7 @@ REGIMES = {"small input (state near 0)": (1e-3, False), "ordinary input": (1.0, 
 def jacobian_view(rho: float, T: int, regime: str = "ordinary input", hidden_size: int = 32, seed: int = 0):
     """Figure of ‖∂h_T/∂h_{T-k}‖ against k for a tanh RNN with spectral radius ``rho``, and the linear ρ-law.
 
-    Returns ``(figure, data)`` with data = {"rho", "T", "norms", "linear", "gamma", "tanh_slope"}.
+    Returns ``(figure, data)`` with data = {"rho", "sigma_max", "T", "norms", "linear", "bound", "gamma", "tanh_slope"}.
     """
     if regime not in REGIMES:
         raise ValueError(f"jacobian_view: regime must be one of {list(REGIMES)}; got {regime!r}")
@@ -27,14 +28,19 @@ def jacobian_view(rho: float, T: int, regime: str = "ordinary input", hidden_siz
     norms = G.state_jacobian_norms(layer, x).numpy()
     with torch.no_grad():
         h, _ = layer(x)
-    linear = G.linear_jacobian_norms(G.recurrent_matrix(layer), int(T)).numpy()
-    data = {"rho": float(rho), "T": int(T), "norms": norms.tolist(), "linear": linear.tolist(),
-            "gamma": G.decay_rate(norms), "tanh_slope": float((1 - h ** 2).mean())}
+    W = G.recurrent_matrix(layer)
+    linear = G.linear_jacobian_norms(W, int(T)).numpy()
+    sigma = G.spectral_norm(W)
+    k = np.arange(int(T) + 1)
+    # ‖∂h_T/∂h_{T-k}‖ ≤ σ_max(W_hh)^k, since every tanh slope is at most 1
+    bound = sigma ** k
+    data = {"rho": float(rho), "sigma_max": sigma, "T": int(T), "norms": norms.tolist(), "linear": linear.tolist(),
+            "bound": bound.tolist(), "gamma": G.decay_rate(norms), "tanh_slope": float((1 - h ** 2).mean())}
 
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    k = np.arange(int(T) + 1)
     ax.semilogy(k, norms, label=f"tanh RNN, measured (γ ≈ {data['gamma']:.3f} per step)")
     ax.semilogy(k, linear, "--", label=f"linear RNN: ‖W_hh^k‖ (ρ = {rho:.2f})")
+    ax.semilogy(k, bound, ":", color="grey", label=f"bound σ_max^k (σ_max = {sigma:.2f})")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_title(f"Gradient reach of a vanilla RNN, ρ(W_hh) = {rho:.2f}, {regime}\n"
                  f"mean tanh'(a_t) along the sequence = {data['tanh_slope']:.2f}", fontsize=10)
