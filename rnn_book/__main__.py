@@ -4,6 +4,8 @@
     python -m rnn_book memory           # long-range memory benchmarks (recall, adding, copy)
     python -m rnn_book textgen-report   # full-mode text-generation results into results/ (and the README)
     python -m rnn_book translation      # train the number/date translator, print held-out scores
+    python -m rnn_book spread ch09      # chapter 9's measures over seeds and thread counts, into results/
+    python -m rnn_book cuda-report      # chapter 9's GPU numbers (needs CUDA), into results/
 
 ``python -m rnn_book <command> --help`` lists each command's options.
 """
@@ -18,6 +20,8 @@ COMMANDS = {
     "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
     "translation": ("rnn_book.tasks.translation", "train the English→Chinese number/date translator"),
+    "cuda-report": ("rnn_book.analysis.cuda_report", "chapter 9's GPU numbers: cuDNN timings, kernels per step, DropConnect"),
+    "spread": ("rnn_book.analysis.spread", "spread of a chapter's training-dependent measures over seeds and threads"),
 }
 
 
