@@ -96,6 +96,9 @@ def test_operator_counts_grow_per_step_for_scratch_only():
 def test_slicing_cost_reports_both_ways():
     cost = bench.slicing_cost([4, 8], batch_size=2, features=3, repeats=1)
     assert set(cost) == {4, 8} and all(set(c) == {"select", "unbind"} for c in cost.values())
+    m = bench.slicing_measures({T: {"select": 1e-6 * T ** 2, "unbind": 1e-3 * T} for T in (100, 400)})
+    assert math.isclose(m["select: exponent of T"], 2.0) and math.isclose(m["unbind: exponent of T"], 1.0)
+    assert math.isclose(m["select / unbind at longest T"], 0.4)
 
 
 def test_main_writes_json(tmp_path, capsys):

@@ -169,8 +169,9 @@ def unigram_loss(data: SmallCorpus) -> float:
     return float(-logp[data.valid].mean())
 
 
-def plot_curves(results: dict[str, RegimeResult], unigram: float | None = None):
-    """One panel per regime: training and validation loss (eval mode) against epochs, the kept epoch marked."""
+def plot_curves(results: dict[str, RegimeResult], unigram: float | None = None,
+                title: str = "LSTM on a small text: training vs validation loss (dotted: weights kept)"):
+    """One panel per run: training and validation loss (eval mode) against epochs, the kept epoch marked."""
     import matplotlib.pyplot as plt
 
     n = len(results)
@@ -188,7 +189,7 @@ def plot_curves(results: dict[str, RegimeResult], unigram: float | None = None):
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("loss (nats per character)")
     axes[0].legend(fontsize=7)
-    fig.suptitle("LSTM on a small text: training vs validation loss (dotted: weights kept)", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
