@@ -12,6 +12,8 @@
     torchrun --nproc-per-node 2 -m rnn_book ddp-lm   # the character LM on 2 data-parallel processes
     python -m rnn_book ddp-bench        # 1 vs 2 processes, same global batch: results/ddp.md
     python -m rnn_book gpu-check --out DIR   # on a CUDA machine: GPU tests, benchmark, chapters: DIR/gpu.md
+    python -m rnn_book spread ch09      # chapter 9's measures over seeds and thread counts, into results/
+    python -m rnn_book cuda-report      # chapter 9's GPU numbers (needs CUDA), into results/
 
 ``python -m rnn_book <command> --help`` lists each command's options.
 """
@@ -35,6 +37,8 @@ COMMANDS = {
     "ddp-bench": ("rnn_book.analysis.ddp_bench", "1 vs 2 data-parallel processes on one global batch: results/ddp.md"),
     "gpu-check": ("rnn_book.gpu_check", "everything a CUDA machine can show: tests, benchmark, chapters: gpu.md"),
     "workspace": ("rnn_book.workspace", "copy the chapters into workspace/, your own place to edit and run them"),
+    "cuda-report": ("rnn_book.analysis.cuda_report", "chapter 9's GPU numbers: cuDNN timings, kernels per step, DropConnect"),
+    "spread": ("rnn_book.analysis.spread", "spread of a chapter's training-dependent measures over seeds and threads"),
 }
 
 

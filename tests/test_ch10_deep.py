@@ -2,6 +2,8 @@ import matplotlib
 
 matplotlib.use("agg")
 
+import math
+
 import pytest
 import torch
 
@@ -72,3 +74,42 @@ def test_reach_widget_callback():
     assert w.data["sees_future"] and w.data["reach"] != before
     w.set(t=12)
     assert w.data["t"] == 12 and not any(w.data["reach"][12:])
+
+
+# -- the measures chapter 10 asserts on, from fake rows ------------------------------------------------------
+def _row(kind, layers, bpc):
+    from rnn_book.analysis.compare import Row
+    from rnn_book.train import History
+    return Row(f"{layers} layer{'s' * (layers > 1)}", kind, 8, 100, History(), "bpc", bpc, 0.1)
+
+
+def test_depth_measures_and_unigram_baseline():
+    rows = [_row(k, l, 2.0 + 0.1 * l + (k == "rnn")) for k in ("rnn", "lstm", "gru") for l in (1, 2)]
+    assert deep.bits_per_char(rows)[("rnn", 2)] == 3.2
+    m = deep.depth_measures(rows, baseline=6.0, unigram=4.0)
+    assert math.isclose(m["worst bpc below guessing"], 6.0 - 3.2)
+    assert math.isclose(m["unigram - bpc lstm 1"], 4.0 - 2.1) and math.isclose(m["gain of layer 2, gru"], -0.1)
+    from rnn_book.tasks.lm import CharData
+    data = CharData("toy", CharVocab("ab"), torch.tensor([4, 4, 4, 5]), torch.tensor([4, 5]), 0.0)
+    # add-1/2 counts: a 3.5, b 1.5 of 5 (plus 0.5 for each of the 4 other ids)
+    counts = torch.tensor([0.5, 0.5, 0.5, 0.5, 3.5, 1.5], dtype=torch.float64)
+    want = -(counts / counts.sum()).log2()[[4, 5]].mean().item()
+    assert math.isclose(deep.unigram_bpc(data), want)
+
+
+def test_leak_measures_compare_the_two_models():
+    leak = {"left-to-right": {"reads the window (as in training)": 8.0, "only the past (as in generation)": 8.5},
+            "bidirectional": {"reads the window (as in training)": 2.0, "only the past (as in generation)": 20.0}}
+    m = deep.leak_measures(leak)
+    assert m["window ppl, bidirectional / left-to-right"] == 0.25
+    assert m["past-only ppl, bidirectional - left-to-right"] == 11.5
+    assert [c.passes(m[c.measure], "full") for c in deep.LEAK_CHECKS] == [True, True]
+    honest = deep.leak_measures({"left-to-right": leak["left-to-right"], "bidirectional": leak["left-to-right"]})
+    assert not any(c.passes(honest[c.measure], "full") for c in deep.LEAK_CHECKS), "a model that does not leak fails"
+
+
+def test_chapter_config_by_mode(monkeypatch):
+    monkeypatch.setenv("RNN_BOOK_QUICK", "0")
+    assert deep.config() is deep.FULL
+    monkeypatch.setenv("RNN_BOOK_QUICK", "1")
+    assert deep.config() is deep.QUICK and deep.QUICK.leak_steps < deep.FULL.leak_steps

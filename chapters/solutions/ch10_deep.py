@@ -25,12 +25,12 @@ def _params_ignoring_direction_growth(i, h, L, bi):
 
 
 SOLUTIONS = {
-    "stacked_bilstm_params": stacked_bilstm_params,
-    "reverse_within_lengths": reverse_within_lengths,
-    "where_bidirectional_fits": {"b", "c", "d"},
+    "ch10_stacked_bilstm_params": stacked_bilstm_params,
+    "ch10_reverse_within_lengths": reverse_within_lengths,
+    "ch10_where_bidirectional_fits": {"b", "c", "d"},
 }
 WRONG = {
-    "stacked_bilstm_params": [_params_ignoring_direction_growth, lambda i, h, L, bi: L * 4 * (h * i + h * h + h)],
-    "reverse_within_lengths": [lambda x, n: x.flip(1), lambda x, n: x],
-    "where_bidirectional_fits": [{"a", "b", "c", "d"}, {"b", "c"}, {"b", "c", "d", "e"}],
+    "ch10_stacked_bilstm_params": [_params_ignoring_direction_growth, lambda i, h, L, bi: L * 4 * (h * i + h * h + h)],
+    "ch10_reverse_within_lengths": [lambda x, n: x.flip(1), lambda x, n: x],
+    "ch10_where_bidirectional_fits": [{"a", "b", "c", "d"}, {"b", "c"}, {"b", "c", "d", "e"}],
 }

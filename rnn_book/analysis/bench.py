@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import statistics
 import sys
@@ -36,10 +37,11 @@ import torch
 from .. import cudnn
 from ..checks import KINDS, check_kind
 from ..precision import tf32 as tf32_mode
-from ..settings import describe_device, device as default_device, is_quick, threads
+from ..settings import describe_device, device as default_device, is_quick, pick, threads
 from ..timing import interleaved
 from ..weights import twin
 from .flops import step_ops
+from .spread import Check, Experiment
 
 FORMS = ("textbook", "fused", "cudnn")
 
@@ -125,8 +127,8 @@ def _cpu_round(fns: dict) -> dict:
     return out
 
 
-def _timed(fns: dict, repeats: int, warmup: int, estimate: str, clock: str = "wall") -> dict:
-    """Round-robin timing, then median or minimum of the repeats.
+def _rounds(fns: dict, repeats: int, warmup: int, clock: str = "wall") -> dict[object, list[float]]:
+    """Seconds of every call in every round-robin round: ``{key: [round 1, round 2, ...]}``.
 
     ``clock="wall"``: :func:`rnn_book.timing.interleaved` (synchronises CUDA), one round per call.
     ``clock="cpu"``: CPU seconds of this process. On a busy machine the wall clock also counts the
@@ -143,7 +145,12 @@ def _timed(fns: dict, repeats: int, warmup: int, estimate: str, clock: str = "wa
     for _ in range(repeats):
         for k, v in one_round().items():
             samples[k].append(v)
-    return {k: ESTIMATES[estimate](v) for k, v in samples.items()}
+    return samples
+
+
+def _timed(fns: dict, repeats: int, warmup: int, estimate: str, clock: str = "wall") -> dict:
+    """Round-robin timing (:func:`_rounds`), then the median or the minimum of the repeats."""
+    return {k: ESTIMATES[estimate](v) for k, v in _rounds(fns, repeats, warmup, clock).items()}
 
 
 def slicing_cost(times: Sequence[int], batch_size: int = 8, features: int = 256, repeats: int = 5,
@@ -210,7 +217,8 @@ def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, f
                 flops[(size, kind)] = matmul_flops(kind, size)
         if dense_n:                                                         # dense_n=0: no yardstick
             fns["dense"] = dense_matmul(dense_n, dev)
-        t = _timed(fns, repeats, warmup, estimate, clock)
+        rounds = _rounds(fns, repeats, warmup, clock)
+        t = {k: ESTIMATES[estimate](v) for k, v in rounds.items()}
         dense_gflops = 2 * dense_n ** 3 / t["dense"] / 1e9 if dense_n else float("nan")
         for size in sizes:
             for kind in kinds:
@@ -218,8 +226,10 @@ def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, f
                 for f in forms:
                     sec = t[(size, kind, f)]
                     gflops = flops[(size, kind)] / sec / 1e9
+                    lib_rounds = rounds.get((size, kind, "cudnn"), [float("nan")] * repeats)
                     rows.append(dict(kind=kind, form=f, batch=size.batch, time=size.time, input=size.input,
                                      hidden=size.hidden, seconds=sec, ratio_to_cudnn=sec / lib,
+                                     ratio_rounds=[a / b for a, b in zip(rounds[(size, kind, f)], lib_rounds)],
                                      tokens_per_s=size.batch * size.time / sec, gflops=gflops,
                                      dense_gflops=dense_gflops, dense_fraction=gflops / dense_gflops))
     return rows
@@ -329,6 +339,147 @@ def ops_per_step(kind: str = "lstm", times: tuple[int, int] = (10, 20), batch_si
                      "per time step": (sum(counts[1].values()) - sum(counts[0].values())) / (t2 - t1),
                      "kinds of operator": ", ".join(sorted(counts[1]))})
     return rows
+
+
+def kernels_per_step(kind: str = "lstm", times: tuple[int, int] = (10, 20), size: Size = Size(32, 0, 64, 256),
+                     dev: torch.device | str = "cuda") -> list[dict[str, object]]:
+    """GPU kernels one forward+backward launches, per form, at two sequence lengths (torch.profiler).
+
+    The operator count of :func:`ops_per_step` stops at the library's door; this counts what happens
+    behind it. cuDNN's standard algorithm still launches kernels at every time step; only its
+    persistent kernels run a whole sequence in one launch (Appleyard et al. 2016).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    dev = torch.device(dev)
+    if dev.type != "cuda":
+        raise ValueError(f"kernels_per_step: counts GPU kernel launches and needs a CUDA device; got {dev}")
+    t1, t2 = times
+    rows = []
+    for form in FORMS:
+        counts, names = [], set()
+        for T in times:
+            s = Size(size.batch, T, size.input, size.hidden)
+            layer = layer_forms(kind, s, dev)[form]
+            x = torch.randn(s.batch, T, s.input, device=dev, requires_grad=True)
+            step = train_step(layer, x)
+            step()                                                  # warm-up: algorithm choice, allocations
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                step()
+                torch.cuda.synchronize()
+            kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+            counts.append(len(kernels))
+            names |= {e.name for e in kernels}
+        rows.append({"form": form, f"kernels, T={t1}": counts[0], f"kernels, T={t2}": counts[1],
+                     "per time step": (counts[1] - counts[0]) / (t2 - t1),
+                     "kernel names": sorted(names)[:40]})
+    return rows
+
+
+# -- chapter 9's timing experiments, and their spread over repeats and threads ----------------------
+@dataclass(frozen=True)
+class ChapterConfig:
+    """Sizes of chapter 9's timing cells; :func:`chapter_config` picks full or quick values."""
+
+    times: tuple[int, ...] = (25, 50, 100, 200)       # sequence lengths at batch 32, LSTM H=128
+    batches: tuple[int, ...] = (4, 16, 64, 256)       # batch sizes at T=50
+    repeats: int = 7
+    headline_kinds: tuple[str, ...] = KINDS
+
+
+FULL_CHAPTER = ChapterConfig()
+QUICK_CHAPTER = ChapterConfig(times=(25, 50, 100), batches=(4, 16, 64), repeats=5, headline_kinds=("lstm",))
+
+
+def chapter_config() -> ChapterConfig:
+    return pick(full=FULL_CHAPTER, quick=QUICK_CHAPTER)
+
+
+def scaling(cfg: ChapterConfig, n_threads: int | None = 1, clock: str = "cpu") -> tuple[list[dict], list[dict]]:
+    """The LSTM (H=128) timed against sequence length and against batch size, fastest of the repeats."""
+    kw = dict(kinds=("lstm",), repeats=cfg.repeats, n_threads=n_threads, dense_n=0, estimate="min", clock=clock)
+    by_T = measure([Size(32, T, 64, 128) for T in cfg.times], **kw)
+    by_B = measure([Size(B, 50, 64, 128) for B in cfg.batches], **kw)
+    return by_T, by_B
+
+
+def headline(cfg: ChapterConfig, n_threads: int | None = 1, clock: str = "cpu") -> list[dict]:
+    """The chapter's target size (:data:`HEADLINE`), median of the repeats, as the benchmark reports."""
+    return measure([HEADLINE], kinds=cfg.headline_kinds, repeats=cfg.repeats, n_threads=n_threads, clock=clock)
+
+
+def growth(rows: Sequence[dict], key: str, form: str) -> float:
+    """How much faster than ``key`` ("time" or "batch") the time of ``form`` grows: 1 = in proportion."""
+    pts = sorted((r[key], r["seconds"]) for r in rows if r["form"] == form)
+    return (pts[-1][1] / pts[0][1]) / (pts[-1][0] / pts[0][0])
+
+
+def speed_measures(by_T: Sequence[dict], by_B: Sequence[dict], head: Sequence[dict]) -> dict[str, float]:
+    """The numbers chapter 9 asserts on for training time (ratios of times measured side by side)."""
+    m: dict[str, float] = {}
+    g_B = {form: growth(by_B, "batch", form) for form in FORMS}
+    for form in FORMS:
+        m[f"growth with T, {form}"] = growth(by_T, "time", form)
+        m[f"growth with B, {form}"] = g_B[form]
+    smallest = min(r["batch"] for r in by_B)
+    for form in ("textbook", "fused"):
+        m[f"growth with B, {form} / library"] = g_B[form] / g_B["cudnn"]
+        m[f"smallest batch, {form} / library"] = next(r["ratio_to_cudnn"] for r in by_B
+                                                     if r["batch"] == smallest and r["form"] == form)
+    library = {r["kind"]: r["seconds"] for r in head if r["form"] == "cudnn"}
+    for kind in ("lstm", "gru"):
+        if kind in library and "rnn" in library:            # the source's claim: gated models train slowly
+            m[f"headline library, {kind} / rnn"] = library[kind] / library["rnn"]
+    for r in head:
+        if r["form"] != "cudnn":
+            m[f"headline {r['kind']}, {r['form']} / library"] = r["ratio_to_cudnn"]
+            m[f"headline {r['kind']}, {r['form']} / library, slowest round"] = max(r["ratio_rounds"])
+            m[f"headline {r['kind']}, {r['form']} / library, fastest round"] = min(r["ratio_rounds"])
+    return m
+
+
+def _spread_speed(seed: int) -> dict[str, float]:
+    # the thread count comes from the study (1 or 2); the seed only names the repetition
+    cfg = chapter_config()
+    clock = "cpu" if default_device().type == "cpu" else "wall"
+    return speed_measures(*scaling(cfg, None, clock), headline(cfg, None, clock))
+
+
+SLICING_TIMES = {"full": (100, 200, 400, 800), "quick": (100, 200, 400)}
+
+
+def slicing_measures(cost: dict[int, dict[str, float]]) -> dict[str, float]:
+    """How :func:`slicing_cost` grows from the shortest to the longest T, as an exponent: time ~ T^k."""
+    T0, T1 = min(cost), max(cost)
+    k = {way: math.log(cost[T1][way] / cost[T0][way]) / math.log(T1 / T0) for way in ("select", "unbind")}
+    return {"select: exponent of T": k["select"], "unbind: exponent of T": k["unbind"],
+            "select / unbind at longest T": cost[T1]["select"] / cost[T1]["unbind"]}
+
+
+def _spread_slicing(seed: int) -> dict[str, float]:
+    return slicing_measures(slicing_cost(pick(**SLICING_TIMES), repeats=5))
+
+
+# Thresholds from results/ch09_spread.md and results/ch11_spread.md (3 repetitions x 1 and 2 threads).
+SPEED_CHECKS = (
+    *(Check(f"growth with T, {form}", ">", full=0.4, quick=0.4) for form in FORMS),
+    *(Check(f"growth with T, {form}", "<", full=1.5, quick=1.5) for form in FORMS),
+    *(Check(f"growth with B, {form}", "<", full=0.5, quick=0.5) for form in ("textbook", "fused")),
+    *(Check(f"growth with B, {form} / library", "<", full=1.0, quick=1.0) for form in ("textbook", "fused")),
+    *(Check(f"smallest batch, {form} / library", ">", full=1.5, quick=1.5) for form in ("textbook", "fused")),
+    Check("headline lstm, fused / library", "<", full=1.5, quick=1.75),
+    Check("headline lstm, fused / library", ">", full=1.05, quick=1.05),
+    Check("headline lstm, textbook / library", ">", full=1.05, quick=1.05),
+    *(Check(f"headline library, {kind} / rnn", ">", full=1.0, quick=None) for kind in ("lstm", "gru")),
+)
+SLICING_CHECKS = (
+    Check("select: exponent of T", ">", full=1.6, quick=1.6),
+    Check("unbind: exponent of T", "<", full=1.4, quick=1.4),
+    Check("select / unbind at longest T", ">", full=4.0, quick=4.0),
+)
+SPREAD = (Experiment("ch09", "speed", __name__, _spread_speed, SPEED_CHECKS),
+          Experiment("ch11", "slicing", __name__, _spread_slicing, SLICING_CHECKS))
 
 
 def main(argv: Sequence[str] | None = None) -> dict:

@@ -18,13 +18,51 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.text import StatefulBatches
+from ..data.text import SmallCorpus, StatefulBatches, small_corpus
 from ..tasks.lm import StatefulLoss, evaluate_stream
 from ..models import SequenceModel
-from ..data.text import SmallCorpus
 from ..checks import KINDS, check_kind
-from ..settings import seed as set_seed
+from ..settings import pick, seed as set_seed
 from ..train import fit
+from .regularize import unigram_loss
+from .spread import Check, Experiment
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of chapter 9's tuning sweep; :func:`config` picks full or quick values."""
+
+    train_chars: int = 20_000
+    valid_chars: int = 3_000
+    lrs: tuple[float, ...] = tuple(float(v) for v in 10.0 ** np.arange(-4, 0.01, 0.5))
+    hiddens: tuple[int, ...] = (16, 32, 64, 128)
+    steps: int = 150                       # optimiser steps per trial, the same budget for every trial
+    arm_hiddens: tuple[int, ...] = (32, 64, 128)     # the hidden sizes of grid and random search compared
+    margin: float = 0.1                    # a trial "trains" when it ends this far below the letter-frequency loss
+
+    @property
+    def arm_lrs(self) -> tuple[float, ...]:
+        """The coarse grid's learning rates: the sweep's first, middle and last."""
+        return (self.lrs[0], self.lrs[len(self.lrs) // 2], self.lrs[-1])
+
+
+FULL = Config()
+QUICK = Config(lrs=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), hiddens=(32, 128), steps=40, arm_hiddens=(32, 128))
+
+
+def config() -> Config:
+    return pick(full=FULL, quick=QUICK)
+
+
+def corpus(cfg: Config | None = None) -> SmallCorpus:
+    cfg = cfg or config()
+    return small_corpus(train_chars=cfg.train_chars, valid_chars=cfg.valid_chars)
+
+
+def limits(data: SmallCorpus, margin: float = 0.1) -> tuple[float, float]:
+    """(threshold, ceiling): a trial trains below ``threshold`` = letter-frequency loss - ``margin``;
+    ``ceiling`` = ln V, the loss of a uniform guess over the V symbols, where a failed trial is capped."""
+    return unigram_loss(data) - margin, math.log(len(data.vocab))
 
 
 
@@ -81,10 +119,15 @@ def trains(trial: Trial, threshold: float) -> bool:
     return trial.finite and trial.valid_loss < threshold
 
 
-def share_that_trains(trials: Sequence[Trial], threshold: float) -> dict[str, float]:
-    """Per kind, the fraction of its trials that :func:`trains`."""
+def count_that_trains(trials: Sequence[Trial], threshold: float) -> dict[str, int]:
+    """Per kind, how many of its trials :func:`trains` (an integer count, out of :func:`trials_per_kind`)."""
     kinds = sorted({t.kind for t in trials}, key=lambda k: KINDS.index(k) if k in KINDS else 99)
-    return {k: float(np.mean([trains(t, threshold) for t in trials if t.kind == k])) for k in kinds}
+    return {k: sum(trains(t, threshold) for t in trials if t.kind == k) for k in kinds}
+
+
+def trials_per_kind(trials: Sequence[Trial]) -> dict[str, int]:
+    kinds = sorted({t.kind for t in trials}, key=lambda k: KINDS.index(k) if k in KINDS else 99)
+    return {k: sum(t.kind == k for t in trials) for k in kinds}
 
 
 def spread(trials: Sequence[Trial], kind: str, axis: str, ceiling: float) -> float:
@@ -118,7 +161,7 @@ def summary(trials: Sequence[Trial], threshold: float, ceiling: float) -> list[d
         mine = [t for t in trials if t.kind == k]
         ok = sorted(t.lr for t in mine if trains(t, threshold))
         b = best(mine)
-        rows.append({"model": k.upper(), "settings that train": f"{np.mean([trains(t, threshold) for t in mine]):.0%}",
+        rows.append({"model": k.upper(), "settings that train": f"{sum(trains(t, threshold) for t in mine)} of {len(mine)}",
                      "best loss": b.valid_loss, "best lr": f"{b.lr:.0e}", "best hidden": b.hidden_size,
                      "learning rates that train": f"{ok[0]:.0e} .. {ok[-1]:.0e}" if ok else "none",
                      "spread over lr": _spread_or_nan(mine, k, "lr", ceiling),
@@ -203,5 +246,54 @@ def plot_search(grid_trials: Sequence[Trial], random_trials: Sequence[Trial], fa
     return fig
 
 
-__all__ = ["Trial", "train_once", "grid", "matrix", "trains", "share_that_trains", "spread", "subset", "summary", "log_uniform",
-           "random_search", "best", "plot_heatmaps", "plot_search", "KINDS"]
+def search_arms(data: SmallCorpus, trials: Sequence[Trial], cfg: Config, seed: int = 0,
+                kind: str = "lstm") -> tuple[list[Trial], list[Trial]]:
+    """Grid against random search at one budget: the coarse sub-grid ``cfg.arm_lrs x cfg.arm_hiddens`` of
+    ``trials`` (already paid for), and as many random-search trials drawn from ``seed``."""
+    grid_arm = subset(trials, kind, cfg.arm_lrs, cfg.arm_hiddens)
+    random_arm = random_search(data, kind, len(grid_arm), (cfg.lrs[0], cfg.lrs[-1]), cfg.arm_hiddens, seed=seed,
+                               steps=cfg.steps)
+    return grid_arm, random_arm
+
+
+def measures(trials: Sequence[Trial], threshold: float, ceiling: float, grid_arm: Sequence[Trial] = (),
+             random_arm: Sequence[Trial] = ()) -> dict[str, float]:
+    """The numbers chapter 9 asserts on for tuning: counts of settings that train, the spreads, the searches."""
+    count = count_that_trains(trials, threshold)
+    m: dict[str, float] = {}
+    for k in count:
+        s_lr, s_h = spread(trials, k, "lr", ceiling), spread(trials, k, "hidden", ceiling)
+        m |= {f"settings that train {k}": count[k], f"settings that fail {k}": trials_per_kind(trials)[k] - count[k],
+              f"spread over lr {k}": s_lr, f"spread over hidden {k}": s_h, f"lr / hidden spread {k}": s_lr / s_h if s_h else math.inf}
+    if {"rnn", "lstm", "gru"} <= set(count):
+        m["settings that train, gated - rnn"] = min(count["lstm"], count["gru"]) - count["rnn"]
+    if grid_arm and random_arm:
+        m["grid best below threshold"] = threshold - best(grid_arm).valid_loss
+        m["random best below threshold"] = threshold - best(random_arm).valid_loss
+    return m
+
+
+def _spread_tuning(seed: int) -> dict[str, float]:
+    cfg = config()
+    data = corpus(cfg)
+    threshold, ceiling = limits(data, cfg.margin)
+    trials = grid(data, KINDS, cfg.lrs, cfg.hiddens, steps=cfg.steps, seed=seed)
+    return measures(trials, threshold, ceiling, *search_arms(data, trials, cfg, seed=seed))
+
+
+# Thresholds from results/ch09_spread.md (seeds 0-2 x 1 and 2 threads, full and quick mode).
+CHECKS = (
+    *(Check(f"settings that train {k}", ">", full=0, quick=0) for k in KINDS),
+    *(Check(f"settings that fail {k}", ">", full=0, quick=0) for k in KINDS),
+    *(Check(f"spread over lr {k}", ">", full=0.5, quick=0.5) for k in KINDS),
+    *(Check(f"lr / hidden spread {k}", ">", full=1.5, quick=1.5) for k in KINDS),
+    Check("settings that train, gated - rnn", ">=", full=-9, quick=-2),
+    Check("grid best below threshold", ">", full=0.2, quick=0.2),
+    Check("random best below threshold", ">", full=0.2, quick=0.2),
+)
+SPREAD = (Experiment("ch09", "tuning", __name__, _spread_tuning, CHECKS),)
+
+
+__all__ = ["Config", "config", "corpus", "limits", "Trial", "train_once", "grid", "matrix", "trains",
+           "count_that_trains", "trials_per_kind", "spread", "subset", "summary", "log_uniform", "random_search",
+           "search_arms", "best", "measures", "plot_heatmaps", "plot_search", "KINDS", "CHECKS"]

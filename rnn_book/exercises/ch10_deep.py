@@ -1,4 +1,4 @@
-"""Chapter 10 (deep and bidirectional RNNs): checkers."""
+"""Checkers for chapter 10 (deep and bidirectional RNNs): parameters of a stack, reversing within lengths, where both directions fit."""
 from __future__ import annotations
 
 import torch
@@ -15,7 +15,7 @@ USES = {
 
 
 @exercise
-def stacked_bilstm_params(fn):
+def ch10_stacked_bilstm_params(fn):
     """fn(input_size, hidden_size, num_layers, bidirectional) -> parameter count of torch.nn.LSTM."""
     for args in ((3, 5, 1, False), (3, 5, 2, False), (3, 5, 2, True), (7, 4, 3, True), (1, 1, 1, True)):
         want = sum(p.numel() for p in torch.nn.LSTM(*args[:2], num_layers=args[2], bidirectional=args[3]).parameters())
@@ -30,7 +30,7 @@ def stacked_bilstm_params(fn):
 
 
 @exercise
-def reverse_within_lengths(fn):
+def ch10_reverse_within_lengths(fn):
     """fn(x, lengths) -> each sequence reversed over its own first lengths[b] steps; padding stays put."""
     x = torch.arange(2 * 5 * 1, dtype=torch.float32).view(2, 5, 1)
     lengths = torch.tensor([5, 3])
@@ -48,7 +48,7 @@ def reverse_within_lengths(fn):
 
 
 @exercise
-def where_bidirectional_fits(answer):
+def ch10_where_bidirectional_fits(answer):
     """A set of letters from USES: where may a model read the whole sequence before answering?"""
     got = {str(a).strip().lower() for a in answer}
     if not got <= set(USES):
