@@ -4,6 +4,7 @@
     python -m rnn_book memory           # long-range memory benchmarks (recall, adding, copy)
     python -m rnn_book textgen-report   # full-mode text-generation results into results/ (and the README)
     python -m rnn_book translation      # train the number/date translator, print held-out scores
+    python -m rnn_book translation-report   # sentence translation results and the spread studies into results/
 
 ``python -m rnn_book <command> --help`` lists each command's options.
 """
@@ -18,6 +19,8 @@ COMMANDS = {
     "memory": ("rnn_book.analysis.memory", "long-range memory benchmarks: delayed recall, adding, copy"),
     "textgen-report": ("rnn_book.tasks.textgen_report", "full-mode text-generation results as Markdown"),
     "translation": ("rnn_book.tasks.translation", "train the English→Chinese number/date translator"),
+    "translation-report": ("rnn_book.tasks.translation_report",
+                           "chapters 5 and 5b: sentence translation table and spread studies into results/"),
 }
 
 

@@ -101,6 +101,7 @@ class Config:
     kind: str = "gru"
     engine: str = "cudnn"
     reverse_source: bool = False  # read the English backwards (Sutskever et al. 2014)
+    attention: str | None = None  # None: the fixed context h_S; "additive" or "multiplicative": attention (chapter 5b)
     batch_size: int = 64
     lr: float = 5e-3
     lr_decay: float = 1.0        # the learning rate is multiplied by this after every epoch
@@ -118,22 +119,36 @@ def config() -> Config:
                        batch_size=64, lr=5e-3))
 
 
+def build_model(S: Config, src_vocab, tgt_vocab):
+    """The encoder–decoder of ``S``: fixed context (``S.attention is None``) or attention."""
+    from .attention import AttentionSeq2Seq
+    from .seq2seq import Seq2Seq
+
+    if S.attention is None:
+        return Seq2Seq(len(src_vocab), len(tgt_vocab), S.kind, S.engine, embed_size=S.embed_size,
+                       hidden_size=S.hidden_size, num_layers=S.num_layers, reverse_source=S.reverse_source)
+    if S.num_layers != 1 or S.reverse_source:
+        raise ValueError("build_model: the attention model has one bidirectional encoder layer and reads the "
+                         f"source forwards; got num_layers={S.num_layers}, reverse_source={S.reverse_source}")
+    return AttentionSeq2Seq(len(src_vocab), len(tgt_vocab), S.kind, S.engine, embed_size=S.embed_size,
+                            hidden_size=S.hidden_size, score=S.attention)
+
+
 def train_translator(S: Config, progress: bool = False, on_epoch=None):
     """Build the vocabularies and the model, then ``fit`` it on fresh pairs every epoch. Returns
     ``(model, history, src_vocab, tgt_vocab)``; the history records exact match on validation pairs."""
     import torch
 
     from ..data.parallel import build_vocabs, fresh_batches, make_pairs
-    from .seq2seq import Seq2Seq, evaluate, teacher_forcing_loss
+    from .seq2seq import evaluate, teacher_forcing_loss
     from ..train import fit
 
     seed(S.seed)
     src_vocab, tgt_vocab = build_vocabs()
     half = S.valid_size // 2
+    half = half if S.dates_per_epoch else S.valid_size       # no dates in training: none in validation
     valid = make_pairs("valid", half, S.valid_size - half, S.max_number)
-    model = Seq2Seq(len(src_vocab), len(tgt_vocab), S.kind, S.engine, embed_size=S.embed_size,
-                    hidden_size=S.hidden_size, num_layers=S.num_layers,
-                    reverse_source=S.reverse_source).to(device())
+    model = build_model(S, src_vocab, tgt_vocab).to(device())
     opt = torch.optim.Adam(model.parameters(), lr=S.lr)
 
     def after_epoch(epoch, history):
