@@ -149,7 +149,7 @@ class Run:
     tgt: Vocab
 
 
-def train(S: Config, attention: str | None, seed: int = 0, progress: bool = False) -> Run:
+def train(S: Config, attention: str | None, seed: int = 0, progress: bool = False, on_epoch=None) -> Run:
     """Train one model on the training split, early-stopped on the validation loss."""
     from ..train import fit
 
@@ -162,7 +162,7 @@ def train(S: Config, attention: str | None, seed: int = 0, progress: bool = Fals
     t0 = time.perf_counter()
     history = fit(model, batches, teacher_forcing_loss, epochs=S.epochs, lr=S.lr, clip=S.clip,
                   evaluate=lambda m: {"valid loss": corpus_loss(m, valid, src, tgt)},
-                  early_stopping=("valid loss", S.patience), progress=progress)
+                  early_stopping=("valid loss", S.patience), progress=progress, on_epoch=on_epoch)
     return Run(model, history, time.perf_counter() - t0, src, tgt)
 
 

@@ -56,7 +56,9 @@ def run_sentences(attention: str | None, changes: dict, seed: int) -> dict:
     from . import sentences as T
 
     S = dataclasses.replace(T.config(), **changes)
-    run = T.train(S, attention, seed=seed)
+    tag = f"sentences {attention} {changes}"
+    run = T.train(S, attention, seed=seed, on_epoch=lambda e, h: _log(f"{tag} epoch {e + 1}: "
+                  f"{h.seconds[-1]:.1f} s, train {h.train_loss[-1]:.3f}, valid {h.valid[-1]['valid loss']:.3f}"))
     test = hsk.pairs("test")
     hyps = T.translate(run, [p.en for p in test])
     return {"task": "sentences", "attention": attention, "seed": seed, "settings": dataclasses.asdict(S),
@@ -72,7 +74,9 @@ def run_numbers(changes: dict, seed: int) -> dict:
 
     S = dataclasses.replace(N.config(), seed=seed, **changes)
     t0 = time.perf_counter()
-    model, history, src, tgt = N.train_translator(S)
+    tag = f"numbers {changes}"
+    model, history, src, tgt = N.train_translator(S, on_epoch=lambda e, h: _log(
+        f"{tag} epoch {e + 1}: {h.seconds[-1]:.1f} s, train {h.train_loss[-1]:.4f}, {h.valid[-1]}"))
     seconds = time.perf_counter() - t0
     numbers, dates = N.held_out_pairs(S)
     out = {"task": "numbers", "seed": seed, "settings": dataclasses.asdict(S), "seconds": seconds,
