@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,11 +91,24 @@ def pairs(split: str) -> list[Pair]:
     return [s.pair() for s in sentences(split)]
 
 
-def build_vocabs(min_count: int = 1) -> tuple[Vocab, Vocab]:
-    """English words and Chinese characters seen at least ``min_count`` times in the TRAINING split only."""
-    train = sentences("train")
-    en = Counter(t for s in train for t in tokenize_en(s.en))
-    zh = Counter(c for s in train for c in tokenize_zh(s.zh))
+def gloss_senses(gloss: str) -> list[str]:
+    """A dictionary gloss -> its senses, cleaned: "to ask; to invite (sb) [qing3]" -> ["to ask", "to invite"]."""
+    gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", gloss)                  # drop "(informal ...)", "[ni3]"
+    return [" ".join(sense.split()) for sense in gloss.split(";") if sense.strip()]
+
+
+def gloss_pairs(sentences: Sequence[Sentence]) -> list[Pair]:
+    """Each distinct (English sense, Chinese word) of the glosses of ``sentences``, as a tiny translation pair."""
+    seen = {(sense, w) for s in sentences for w, gloss in s.glosses for sense in gloss_senses(gloss)}
+    return [Pair(en, zh, "gloss", None) for en, zh in sorted(seen)]
+
+
+def build_vocabs(min_count: int = 1, glosses: bool = False) -> tuple[Vocab, Vocab]:
+    """English words and Chinese characters seen at least ``min_count`` times in the TRAINING split only
+    (with ``glosses``, in its sentences and in their glosses)."""
+    train = [s.pair() for s in sentences("train")] + (gloss_pairs(sentences("train")) if glosses else [])
+    en = Counter(t for p in train for t in tokenize_en(p.en))
+    zh = Counter(c for p in train for c in tokenize_zh(p.zh))
     return (Vocab([t for t, n in en.items() if n >= min_count]),
             Vocab([c for c, n in zh.items() if n >= min_count]))
 

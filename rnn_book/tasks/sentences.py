@@ -19,7 +19,7 @@ from ..data.parallel import Pair, PairBatches, collate, tokenize_en, tokenize_zh
 from ..data.vocab import Vocab
 from ..settings import device, device_of, pick, seed as seed_all
 from .attention import AttentionSeq2Seq
-from .seq2seq import Seq2Seq, beam_translate, greedy_translate, masked_cross_entropy, teacher_forcing_loss
+from .seq2seq import Seq2Seq, beam_translate, greedy_translate, masked_cross_entropy, teacher_forcing_loss  # noqa: F401
 
 # -- scores -----------------------------------------------------------------------------------------------
 
@@ -40,12 +40,6 @@ PUNCTUATION = {".": "。", ",": "，", "?": "？", "!": "！", ";": "；"}
 _NOT_CONTENT = {"to", "a", "an", "the", "of", "sb", "sth", "be", "and", "or", "s", "used", "in", "as", "for"}
 
 
-def gloss_senses(gloss: str) -> list[list[str]]:
-    """A dictionary gloss -> its senses as English tokens: "to ask; to invite (sb)" -> [[to, ask], [to, invite]]."""
-    gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", gloss)           # drop "(informal ...)", "[ni3]"
-    return [tokenize_en(sense) for sense in gloss.split(";")]
-
-
 class GlossDictionary:
     """Word by word through the corpus' own glosses, inverted: English word -> the Chinese word it glosses.
 
@@ -59,7 +53,7 @@ class GlossDictionary:
         for s in train:
             words = set(tokenize_en(s.en))
             for w, gloss in s.glosses:
-                for e in {e for sense in gloss_senses(gloss) for e in sense}:
+                for e in {e for sense in hsk.gloss_senses(gloss) for e in tokenize_en(sense)}:
                     if e in words and e.isalpha() and e not in _NOT_CONTENT:
                         counts[e][w] += 1
         self.table = {e: c.most_common(1)[0][0] for e, c in sorted(counts.items())} | PUNCTUATION
@@ -110,6 +104,8 @@ class Config:
     min_count: int = 1            # English words seen fewer times in training become <unk>
     patience: int = 3             # early stopping on the validation loss
     max_train: int | None = None  # use only the first sentences of the training split (quick mode)
+    glosses: bool = False         # also train on the glosses of the training sentences, as word pairs
+    alpha: float = 1.0            # length normalisation of the beam in the results (log P / length**alpha)
 
 
 def config() -> Config:
@@ -154,8 +150,10 @@ def train(S: Config, attention: str | None, seed: int = 0, progress: bool = Fals
     from ..train import fit
 
     seed_all(seed)
-    src, tgt = hsk.build_vocabs(S.min_count)
+    src, tgt = hsk.build_vocabs(S.min_count, S.glosses)
     train_pairs = hsk.pairs("train")[:S.max_train]
+    if S.glosses:
+        train_pairs += hsk.gloss_pairs(hsk.sentences("train")[:S.max_train])
     valid = hsk.pairs("valid")
     model = build_model(S, src, tgt, attention).to(device())
     batches = PairBatches(train_pairs, src, tgt, S.batch_size, seed=seed)
@@ -225,3 +223,49 @@ def beam_sweep(run: Run, pairs: Sequence[Pair], widths: Sequence[int] = (1, 2, 4
             rows.append({"width": width, "alpha": alpha, **scores(hyps, refs),
                          "length ratio": sum(len(tokenize_zh(h)) for h in hyps) / ref_chars})
     return rows
+
+
+# -- everything chapter 5b asserts after training, for the spread study and the results table ---------------
+def chapter_measures(seed: int = 0) -> dict:
+    """Train chapter 5b's four models with ``seed`` and return every number its training-dependent asserts
+    read, and the results table's numbers (scores, parameters, training time)."""
+    from dataclasses import replace as with_
+    from ..train import count_parameters
+    from . import translation as N
+    from .seq2seq import evaluate
+
+    out: dict = {"seed": seed}
+    study = N.study_config()
+    numbers_test = N.held_out_pairs(study)[0]
+    for name, score in (("fixed", None), ("attention", "additive")):
+        model, history, src, tgt = N.train_translator(with_(study, attention=score, seed=seed))
+        pred = evaluate(model, numbers_test, src, tgt)["predictions"]
+        cut = N.median_length(numbers_test)
+        halves = N.error_counts(numbers_test, pred, lambda p: N.input_length(p) > cut)
+        out[f"numbers {name}"] = {"errors": sum(p != q.zh for p, q in zip(pred, numbers_test)), "n": len(numbers_test),
+                                  "longer half": list(halves[True]), "shorter half": list(halves[False]),
+                                  "seconds": history.total_seconds}
+        if score:
+            out["numbers attention"]["focus"] = N.unit_focus(model, src, tgt, numbers_test)
+    S = config()
+    test = hsk.pairs("test")
+    refs = [p.zh for p in test]
+    for name, score in (("encoder–decoder", None), ("with attention", "additive")):
+        run = train(S, score, seed=seed)
+        row = {"parameters": count_parameters(run.model), "seconds": run.seconds,
+               "epochs": len(run.history.train_loss), "valid loss": run.history.metric("valid loss")}
+        for width in (1, 4):
+            row[f"width {width}"] = scores(translate(run, [p.en for p in test], width=width, alpha=S.alpha), refs)
+        row["exposure"] = exposure_gap(run, test)
+        if score:
+            row["beam sweep"] = beam_sweep(run, test, widths=(8,), alphas=(0.0, 1.0))
+        out[name] = row
+    return out
+
+
+def baseline_scores() -> dict:
+    """BLEU and chrF of the two baselines on the test split (no training, no seed)."""
+    train_s, test = hsk.sentences("train"), hsk.pairs("test")
+    refs = [p.zh for p in test]
+    return {"word by word (glosses)": scores([GlossDictionary(train_s)(p.en) for p in test], refs),
+            "nearest neighbour": scores([Retrieval(train_s)(p.en) for p in test], refs)}

@@ -23,6 +23,17 @@ import time
 from pathlib import Path
 
 
+RESULTS = Path(__file__).resolve().parents[2] / "results"      # the repository's results/ folder
+
+
+def read(name: str) -> str:
+    """The text of ``results/<name>``, for a chapter to show; a clear message where the file is missing."""
+    path = RESULTS / name
+    if not path.is_file():
+        return f"*`results/{name}` is missing: run `python -m rnn_book translation-report` to write it.*"
+    return path.read_text(encoding="utf-8")
+
+
 def _log(msg: str) -> None:
     print(msg, flush=True)
 
@@ -92,6 +103,135 @@ def run_numbers(changes: dict, seed: int) -> dict:
     return out
 
 
+CHAPTERS = {"05": "05_translation", "05b": "05b_translating_sentences"}
+
+
+def measure(chapter: str, seed: int) -> dict:
+    """Every training-dependent number chapter ``chapter`` asserts, for one seed, in the current mode."""
+    if chapter == "05":
+        from . import translation as N
+        return N.chapter_measures(dataclasses.replace(N.config(), seed=seed))
+    from . import sentences as T
+    return T.chapter_measures(seed)
+
+
+def spread(chapter: str, seeds, n_threads: int, out: Path, argv) -> list[dict]:
+    """Run :func:`measure` for each seed with ``n_threads`` threads; rewrite ``out`` (JSON) after each seed."""
+    import torch
+
+    from ..settings import mode_name, threads
+
+    records = json.loads(out.read_text()) if out.is_file() else []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        with threads(n_threads):
+            measures = measure(chapter, seed)
+        records.append({"chapter": chapter, "mode": mode_name(), "seed": seed, "threads": n_threads,
+                        "device": _device(), "torch": torch.__version__, "minutes": (time.perf_counter() - t0) / 60,
+                        "command": command_line(argv), "measures": measures})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+        _log(f"chapter {chapter}, seed {seed}, {n_threads} thread(s): {records[-1]['minutes']:.1f} min -> {out}")
+    return records
+
+
+def _rate(errors_n) -> float:
+    e, n = errors_n
+    return 100.0 * e / n if n else float("nan")
+
+
+def summary_05(r: dict) -> dict:
+    m = r["measures"]
+    return {"seed": r["seed"], "threads": r["threads"], "minutes": r["minutes"],
+            "loss last/first": m["loss last"] / m["loss first"],
+            "numbers wrong": f"{m['numbers errors']} of {m['numbers n']}", "numbers exact %": 100 * m["numbers exact"],
+            "dates wrong": f"{m['dates errors']} of {m['dates n']}", "dates exact %": 100 * m["dates exact"],
+            "error % from 10,000 up": _rate(m["errors from 10,000 up"]),
+            "error % below 10,000": _rate(m["errors below 10,000"]),
+            "error % longer half": _rate(m["errors longer half"]),
+            "error % shorter half": _rate(m["errors shorter half"]),
+            **{f"mistakes: {k}": v for k, v in m["mistake kinds"].items()}}
+
+
+def summary_05b(r: dict) -> dict:
+    m = r["measures"]
+    fixed, att = m["numbers fixed"], m["numbers attention"]
+    wan = next((f for f in att["focus"] if f["Chinese unit"] == "万"), None)
+    row = {"seed": r["seed"], "threads": r["threads"], "minutes": r["minutes"],
+           "numbers wrong, fixed context": f"{fixed['errors']} of {fixed['n']}",
+           "numbers wrong, attention": f"{att['errors']} of {att['n']}",
+           "fixed: error % longer / shorter half": f"{_rate(fixed['longer half']):.1f} / {_rate(fixed['shorter half']):.1f}",
+           "attention: errors on the longer half": att["longer half"][0],
+           "万 looks at": f"{wan['most attended English token']} {wan['share']:.0%}" if wan else "-"}
+    for name in ("encoder–decoder", "with attention"):
+        x = m[name]
+        row[f"{name} BLEU greedy / beam 4"] = f"{x['width 1']['BLEU']:.2f} / {x['width 4']['BLEU']:.2f}"
+        row[f"{name} exposure gap"] = x["exposure"]["gap"]
+    sweep = {(b["width"], b["alpha"]): b["length ratio"] for b in m["with attention"]["beam sweep"]}
+    row["length ratio beam 8, alpha 0 / 1"] = f"{sweep[8, 0.0]:.3f} / {sweep[8, 1.0]:.3f}"
+    return row
+
+
+def sentence_table(records: list[dict], baselines: dict) -> list[dict]:
+    """The issue-19 table: one row per system, mean and range over the runs, parameters, minutes, device."""
+    def spread_of(values):
+        return f"{statistics.mean(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+    rows = [{"system": k, "BLEU": f"{v['BLEU']:.2f}", "chrF": f"{v['chrF']:.2f}", "parameters": 0,
+             "training minutes": 0.0, "device": "cpu"} for k, v in baselines.items()]
+    for name in ("encoder–decoder", "with attention"):
+        for width in (1, 4):
+            runs = [r["measures"][name] for r in records]
+            rows.append({"system": f"{name}, {'greedy' if width == 1 else 'beam 4'}",
+                         "BLEU": spread_of([x[f"width {width}"]["BLEU"] for x in runs]),
+                         "chrF": spread_of([x[f"width {width}"]["chrF"] for x in runs]),
+                         "parameters": runs[0]["parameters"],
+                         "training minutes": statistics.mean(x["seconds"] for x in runs) / 60,
+                         "device": records[0]["device"]})
+    return rows
+
+
+def merge(chapter: str, parts, results: Path, command: str) -> Path:
+    """Join spread parts into ``results/<chapter>_spread.json`` and a readable ``.md``; for 05b also the table."""
+    from ..plots import table
+
+    records = [r for part in parts for r in json.loads(Path(part).read_text(encoding="utf-8"))]
+    name = CHAPTERS[chapter]
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}_spread.json").write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+    summarise = summary_05 if chapter == "05" else summary_05b
+    lines = [f"# Chapter {chapter}: spread of the training-dependent asserts", "",
+             f"Each row is one run of the chapter's experiment (`{'translation.chapter_measures' if chapter == '05' else 'sentences.chapter_measures'}`)"
+             f" with one seed and one thread count. Written by `{command}` from parts made by "
+             f"`python -m rnn_book translation-report spread {chapter} --seeds ... --threads ... [--quick] --out ...`.", ""]
+    for mode in ("full", "quick"):
+        runs = sorted((r for r in records if r["mode"] == mode), key=lambda r: (r["threads"], r["seed"]))
+        if runs:
+            lines += [f"## {mode} mode", "", f"Device: {runs[0]['device']}; torch {runs[0]['torch']}.", "",
+                      table([summarise(r) for r in runs], floatfmt=".3g"), ""]
+    out = results / f"{name}_spread.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    _log(f"wrote {out}")
+    full = [r for r in records if r["mode"] == "full"]
+    if chapter == "05b" and full:
+        from .sentences import baseline_scores
+
+        seeds = sorted({r["seed"] for r in full})
+        threads_ = sorted({r["threads"] for r in full})
+        text = ["# Translating HSK sentences: results on the held-out test split", "",
+                f"Full mode, {len(full)} runs (seeds {seeds} × threads {threads_}): mean and, in brackets, the range "
+                f"over the runs. Device: {full[0]['device']}; torch {full[0]['torch']}. BLEU (tokenize=\"zh\") and "
+                f"chrF by sacrebleu. Written by `{command}`.", "",
+                table(sentence_table(full, baseline_scores()), floatfmt=".2f"), ""]
+        (results / "translation_sentences.md").write_text("\n".join(text), encoding="utf-8")
+        _log(f"wrote {results / 'translation_sentences.md'}")
+    return out
+
+
+def command_line(argv) -> str:
+    return " ".join(["python -m rnn_book translation-report", *map(shlex.quote, argv)])
+
+
 def main(argv=None):
     argv = list(argv) if argv is not None else []
     ap = argparse.ArgumentParser(prog="python -m rnn_book translation-report", description=__doc__.split("\n\n")[0])
@@ -104,8 +244,23 @@ def main(argv=None):
     r.add_argument("--threads", type=int, default=1)
     r.add_argument("--quick", action="store_true")
     r.add_argument("--out", help="append the JSON line to this file too")
+    sp = sub.add_parser("spread", help="a chapter's asserted numbers for some seeds at one thread count")
+    sp.add_argument("chapter", choices=sorted(CHAPTERS))
+    sp.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    sp.add_argument("--threads", type=int, default=1)
+    sp.add_argument("--quick", action="store_true", help="quick-mode sizes (the quick-mode thresholds' spread)")
+    sp.add_argument("--out", type=Path, required=True, help="JSON file of this part's records")
+    mg = sub.add_parser("merge", help="join spread parts into results/<chapter>_spread.{json,md}")
+    mg.add_argument("chapter", choices=sorted(CHAPTERS))
+    mg.add_argument("parts", type=Path, nargs="+")
+    mg.add_argument("--results", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
 
+    if args.what == "spread":
+        os.environ["RNN_BOOK_QUICK"] = "1" if args.quick else "0"
+        return spread(args.chapter, args.seeds, args.threads, args.out, argv)
+    if args.what == "merge":
+        return merge(args.chapter, args.parts, args.results, command_line(argv))
     if args.what == "run":
         import torch
 
