@@ -66,6 +66,18 @@ def test_trim_keeps_the_text_fields(tmp_path):
     assert json.loads(gzip.decompress(path.read_bytes()))[0]["zh"] == "老师，您好！"
 
 
+def test_glosses_become_word_pairs_of_the_training_sentences_only():
+    train = hsk.sentences("train")
+    pairs = hsk.gloss_pairs(train)
+    assert len(pairs) == len({(p.en, p.zh) for p in pairs}) and all(p.kind == "gloss" for p in pairs)
+    words = {w for s in train for w, _ in s.glosses}
+    assert {p.zh for p in pairs} <= words
+    assert any(p.en == "teacher" and p.zh == "老师" for p in pairs)
+    assert not [p for p in pairs if "(" in p.en or "[" in p.en], "parentheses and pinyin are dropped"
+    src, tgt = hsk.build_vocabs(glosses=True)
+    assert len(src) > len(SRC) and set(SRC.itos) <= set(src.itos), "glosses add English words, drop none"
+
+
 def test_vocabularies_come_from_training_only_and_the_report_counts_unknowns():
     assert SRC.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"] and TGT.itos[:4] == SRC.itos[:4]
     train_words = {t for s in hsk.sentences("train") for t in tokenize_en(s.en)}
@@ -171,7 +183,7 @@ def test_gloss_dictionary_and_retrieval():
     d = T.GlossDictionary(train)
     assert d.table["teacher"] == "老师" and d.table["."] == "。"
     assert d("Hello, teacher!").endswith("老师！") and d("zzzz qqqq") == ""
-    assert T.gloss_senses("to ask; to invite (sb) [qing3]") == [["to", "ask"], ["to", "invite"]]
+    assert hsk.gloss_senses("to ask; to invite (sb) [qing3]") == ["to ask", "to invite"]
     r = T.Retrieval(train)
     assert all(r(s.en) == s.zh or {t.zh for t in train if set(tokenize_en(t.en)) == set(tokenize_en(s.en))}
                for s in train[:50]), "a training sentence retrieves itself (or one with the same words)"
@@ -232,6 +244,7 @@ def test_sentence_widget_callback():
     assert d["candidates"] == [] and d["message"] == EMPTY
     d = w.set(width=5)
     assert len(d["candidates"]) == 0, "still nothing to translate"
+    rnn_book.seed(1)
     plain = sentence_explorer(Seq2Seq(len(SRC), len(TGT), hidden_size=8, embed_size=4), SRC, TGT, width=2)
     assert plain.data["weights"] is None and len(plain.data["candidates"]) == 2
 
@@ -244,3 +257,53 @@ def test_report_settings_are_typed_and_checked():
         {"hidden_size": 96, "lr": 0.01, "max_train": None, "kind": "lstm"}
     with pytest.raises(SystemExit, match="'width' is not a setting"):
         parse_settings(["width=3"], S)
+
+
+# -- the report: spread parts merged into results files ------------------------------------------------------
+def _record(chapter, seed, threads, mode="full"):
+    if chapter == "05":
+        m = {"loss first": 2.0, "loss last": 0.02 + seed / 100, "numbers errors": 10 + seed, "numbers n": 2000,
+             "dates errors": seed, "dates n": 600, "numbers exact": 1 - (10 + seed) / 2000, "dates exact": 1 - seed / 600,
+             "errors from 10,000 up": [9 + seed, 1500], "errors below 10,000": [1, 500],
+             "errors longer half": [8, 900], "errors shorter half": [2 + seed, 1100],
+             "mistake kinds": {"only 零 differs": 1, "digits right, places wrong": 5, "a digit wrong": 4 + seed},
+             "zero patterns": {}, "seconds": 60.0}
+    else:
+        system = lambda b: {"parameters": 1000, "seconds": 120.0 + seed, "epochs": 9, "valid loss": [4.0, 3.5],
+                            "width 1": {"BLEU": b + seed, "chrF": 10.0}, "width 4": {"BLEU": b + 1, "chrF": 11.0},
+                            "exposure": {"teacher-forced loss": 3.0, "free-running loss": 4.0, "gap": 1.0},
+                            "beam sweep": [{"width": 8, "alpha": 0.0, "length ratio": 0.8},
+                                           {"width": 8, "alpha": 1.0, "length ratio": 0.95}]}
+        m = {"seed": seed, "numbers fixed": {"errors": 150, "n": 2000, "longer half": [120, 900],
+                                             "shorter half": [30, 1100], "seconds": 50.0},
+             "numbers attention": {"errors": 5, "n": 2000, "longer half": [3, 900], "shorter half": [2, 1100],
+                                   "seconds": 90.0, "focus": [{"Chinese unit": "万", "written": 100,
+                                                               "most attended English token": "thousand", "share": 0.7,
+                                                               "runner-up": "million", "its share": 0.2}]},
+             "encoder–decoder": system(3.0), "with attention": system(8.0)}
+    return {"chapter": chapter, "mode": mode, "seed": seed, "threads": threads, "device": "cpu (1 threads)",
+            "torch": "2", "minutes": 2.0, "command": "python -m rnn_book translation-report spread", "measures": m}
+
+
+def test_merge_writes_the_spread_and_the_table_and_the_note_reads_them(tmp_path, monkeypatch):
+    from rnn_book.tasks import translation_report as R
+
+    monkeypatch.setattr(R, "RESULTS", tmp_path)
+    monkeypatch.setattr(T, "baseline_scores", lambda: {"nearest neighbour": {"BLEU": 8.7, "chrF": 10.3}})
+    monkeypatch.setenv("RNN_BOOK_QUICK", "0")
+    for chapter in ("05", "05b"):
+        part = tmp_path / f"part{chapter}.json"
+        part.write_text(json.dumps([_record(chapter, s, t) for s in (0, 1, 2) for t in (1, 2)]
+                                   + [_record(chapter, 0, 1, "quick")]))
+        out = R.merge(chapter, [part], tmp_path, "python -m rnn_book translation-report merge")
+        text = out.read_text()
+        assert "## full mode" in text and "## quick mode" in text and text.count("\n| ") >= 8
+        assert len(json.loads((tmp_path / f"{R.CHAPTERS[chapter]}_spread.json").read_text())) == 7
+    note = R.spread_note("05")
+    assert "6 runs (seeds 0, 1, 2 × 1 and 2 thread(s))" in note and "wrong held-out numbers 10 to 12 of 2000" in note
+    assert "6 of 6 runs made mistakes" in note and "in 6 of them numbers from 10,000 up" in note
+    assert "with the fixed context and 5 with attention" in R.spread_note("05b")
+    table_md = (tmp_path / "translation_sentences.md").read_text()
+    assert "| with attention, greedy | 9.00 (8.00–10.00) |" in table_md and "nearest neighbour" in table_md
+    assert "seeds [0, 1, 2] × threads [1, 2]" in table_md
+    assert "missing" in R.read("nothing-here.md")

@@ -109,7 +109,7 @@ class Config:
 
 
 def config() -> Config:
-    return pick(full=Config(epochs=30, hidden_size=128, embed_size=64),
+    return pick(full=Config(epochs=10, hidden_size=128, embed_size=64, batch_size=64, lr=3e-3, patience=2, glosses=True),
                 quick=Config(epochs=4, hidden_size=48, embed_size=32, batch_size=64, max_train=1200, patience=10))
 
 

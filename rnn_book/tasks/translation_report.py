@@ -228,6 +228,59 @@ def merge(chapter: str, parts, results: Path, command: str) -> Path:
     return out
 
 
+def spread_records(chapter: str, mode: str) -> list[dict]:
+    """The runs of the spread study of ``chapter`` in ``mode`` (empty if the results file is missing)."""
+    path = RESULTS / f"{CHAPTERS[chapter]}_spread.json"
+    if not path.is_file():
+        return []
+    return [r for r in json.loads(path.read_text(encoding="utf-8")) if r["mode"] == mode]
+
+
+def _runs_line(runs: list[dict]) -> str:
+    seeds, threads = sorted({r["seed"] for r in runs}), sorted({r["threads"] for r in runs})
+    return (f"{len(runs)} runs (seeds {', '.join(map(str, seeds))} × {' and '.join(map(str, threads))} thread(s)) "
+            f"on {runs[0]['device']}")
+
+
+def _range(values, fmt="{}") -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if lo == hi else f"{fmt.format(lo)} to {fmt.format(hi)}"
+
+
+def spread_note(chapter: str) -> str:
+    """What the spread study measured in this mode, beside the thresholds the chapter asserts (Markdown)."""
+    from ..settings import mode_name
+
+    mode = mode_name()
+    runs = spread_records(chapter, mode)
+    if not runs:
+        return f"*No {mode}-mode spread study in `results/`: run `python -m rnn_book translation-report spread`.*"
+    ms = [r["measures"] for r in runs]
+    if chapter == "05":
+        from .translation import limits
+
+        L = limits()
+        with_errors = [m for m in ms if m["numbers errors"]]
+        wan_ok = sum(m["errors from 10,000 up"][0] * m["errors below 10,000"][1] >
+                     m["errors below 10,000"][0] * m["errors from 10,000 up"][1] for m in with_errors)
+        long_ok = sum(m["errors longer half"][0] * m["errors shorter half"][1] >
+                      m["errors shorter half"][0] * m["errors longer half"][1] for m in with_errors)
+        return (f"Spread study, {mode} mode, {_runs_line(runs)}: wrong held-out numbers "
+                f"{_range([m['numbers errors'] for m in ms])} of {ms[0]['numbers n']} (asserted: at most "
+                f"{L.numbers_wrong}); wrong dates {_range([m['dates errors'] for m in ms])} of {ms[0]['dates n']} "
+                f"(at most {L.dates_wrong}); last/first epoch loss "
+                f"{_range([m['loss last'] / m['loss first'] for m in ms], '{:.3f}')} (below {L.loss_ratio}). "
+                f"{len(with_errors)} of {len(ms)} runs made mistakes on numbers; in {wan_ok} of them numbers from "
+                f"10,000 up went wrong more often, in {long_ok} the longer half of the inputs did.")
+    fixed = [m["numbers fixed"]["errors"] for m in ms]
+    att = [m["numbers attention"]["errors"] for m in ms]
+    bleu = {k: [m[k]["width 1"]["BLEU"] for m in ms] for k in ("encoder–decoder", "with attention")}
+    return (f"Spread study, {mode} mode, {_runs_line(runs)}: wrong held-out numbers {_range(fixed)} with the fixed "
+            f"context and {_range(att)} with attention (of {ms[0]['numbers fixed']['n']}); greedy test BLEU "
+            f"{_range(bleu['encoder–decoder'], '{:.2f}')} without and {_range(bleu['with attention'], '{:.2f}')} "
+            f"with attention.")
+
+
 def command_line(argv) -> str:
     return " ".join(["python -m rnn_book translation-report", *map(shlex.quote, argv)])
 
