@@ -6,10 +6,9 @@ the held-out test split; :mod:`rnn_book.tasks.bleu` computes the same BLEU by ha
 """
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -19,7 +18,7 @@ from ..data.parallel import Pair, PairBatches, collate, tokenize_en, tokenize_zh
 from ..data.vocab import Vocab
 from ..settings import device, device_of, pick, seed as seed_all
 from .attention import AttentionSeq2Seq
-from .seq2seq import Seq2Seq, beam_translate, greedy_translate, masked_cross_entropy, teacher_forcing_loss  # noqa: F401
+from .seq2seq import Seq2Seq, beam_translate, greedy_translate, masked_cross_entropy, teacher_forcing_loss
 
 # -- scores -----------------------------------------------------------------------------------------------
 
@@ -113,6 +112,11 @@ def config() -> Config:
                 quick=Config(epochs=4, hidden_size=48, embed_size=32, batch_size=64, max_train=1200, patience=10))
 
 
+def sweep_pairs() -> list[Pair]:
+    """The test pairs of the beam sweep and the exposure-bias measurement: all of them, or 40 in quick mode."""
+    return pick(full=hsk.pairs("test"), quick=hsk.pairs("test")[:40])
+
+
 def build_model(S: Config, src: Vocab, tgt: Vocab, attention: str | None) -> torch.nn.Module:
     """The no-attention encoder–decoder (``attention=None``) or the attention model with score ``attention``."""
     if attention is None:
@@ -169,10 +173,6 @@ def translate(run: Run, texts: Sequence[str], width: int = 1, alpha: float = 0.0
     if width == 1:
         return greedy_translate(run.model, list(texts), run.src, run.tgt)
     return [beam_translate(run.model, t, run.src, run.tgt, width=width, alpha=alpha)[0][0] for t in texts]
-
-
-def config_with(**changes) -> Config:
-    return replace(config(), **changes)
 
 
 # -- exposure bias: the decoder is trained on true prefixes and then has to live with its own -----------
@@ -256,9 +256,9 @@ def chapter_measures(seed: int = 0) -> dict:
                "epochs": len(run.history.train_loss), "valid loss": run.history.metric("valid loss")}
         for width in (1, 4):
             row[f"width {width}"] = scores(translate(run, [p.en for p in test], width=width, alpha=S.alpha), refs)
-        row["exposure"] = exposure_gap(run, test)
+        row["exposure"] = exposure_gap(run, sweep_pairs())
         if score:
-            row["beam sweep"] = beam_sweep(run, test, widths=(8,), alphas=(0.0, 1.0))
+            row["beam sweep"] = beam_sweep(run, sweep_pairs(), widths=(8,), alphas=(0.0, 1.0))
         out[name] = row
     return out
 

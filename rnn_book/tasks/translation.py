@@ -141,8 +141,8 @@ class Config:
 def config() -> Config:
     """The sizes of the chapter's experiment in the mode that runs."""
     return pick(
-        full=Config(max_number=zh_numbers.MAX_NUMBER, numbers_per_epoch=20_000, dates_per_epoch=5_000, epochs=8,
-                    hidden_size=192, batch_size=128, lr=3e-3, lr_decay=0.85),
+        full=Config(max_number=zh_numbers.MAX_NUMBER, numbers_per_epoch=20_000, dates_per_epoch=5_000, epochs=5,
+                    hidden_size=128, batch_size=64, lr=5e-3, lr_decay=0.8),
         quick=Config(max_number=999_999, numbers_per_epoch=8_000, dates_per_epoch=4_000, epochs=4, hidden_size=128,
                      batch_size=64, lr=5e-3))
 
