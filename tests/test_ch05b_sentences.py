@@ -307,3 +307,21 @@ def test_merge_writes_the_spread_and_the_table_and_the_note_reads_them(tmp_path,
     assert "| with attention, greedy | 9.00 (8.00–10.00) |" in table_md and "nearest neighbour" in table_md
     assert "seeds [0, 1, 2] × threads [1, 2]" in table_md
     assert "missing" in R.read("nothing-here.md")
+
+
+def test_length_sorted_batches_cover_every_pair_once_and_pad_less():
+    from rnn_book.data.parallel import PairBatches
+
+    pairs = hsk.pairs("train")[:600] + hsk.gloss_pairs(hsk.sentences("train")[:300])
+    plain, sorted_ = PairBatches(pairs, SRC, TGT, 32, seed=3), PairBatches(pairs, SRC, TGT, 32, seed=3, sort_within=5)
+    for b in (plain, sorted_):
+        seen = sorted(i for batch in b.order(0) for i in batch)
+        assert seen == list(range(len(pairs))), "every pair exactly once per epoch"
+    assert sorted_.order(0) != sorted_.order(1), "a new order every epoch"
+    padded = lambda b: sum(x.src.numel() for x in b(0))
+    assert padded(sorted_) < 0.8 * padded(plain), "similar lengths share batches: less padding"
+    order = list(range(len(pairs)))
+    random.Random(3 * 100_003).shuffle(order)
+    assert plain.order(0)[0] == order[:32], "without sort_within: the plain shuffled order"
+    with pytest.raises(ValueError, match="sort_within must be an int >= 0"):
+        PairBatches(pairs, SRC, TGT, 32, sort_within=-1)

@@ -105,6 +105,7 @@ class Config:
     max_train: int | None = None  # use only the first sentences of the training split (quick mode)
     glosses: bool = False         # also train on the glosses of the training sentences, as word pairs
     alpha: float = 1.0            # length normalisation of the beam in the results (log P / length**alpha)
+    sort_within: int = 20         # batch sentences of similar length (windows of this many batches)
 
 
 def config() -> Config:
@@ -160,7 +161,7 @@ def train(S: Config, attention: str | None, seed: int = 0, progress: bool = Fals
         train_pairs += hsk.gloss_pairs(hsk.sentences("train")[:S.max_train])
     valid = hsk.pairs("valid")
     model = build_model(S, src, tgt, attention).to(device())
-    batches = PairBatches(train_pairs, src, tgt, S.batch_size, seed=seed)
+    batches = PairBatches(train_pairs, src, tgt, S.batch_size, seed=seed, sort_within=S.sort_within)
     t0 = time.perf_counter()
     history = fit(model, batches, teacher_forcing_loss, epochs=S.epochs, lr=S.lr, clip=S.clip,
                   evaluate=lambda m: {"valid loss": corpus_loss(m, valid, src, tgt)},
