@@ -14,6 +14,7 @@
     python -m rnn_book gpu-check --out DIR   # on a CUDA machine: GPU tests, benchmark, chapters: DIR/gpu.md
     python -m rnn_book spread ch09      # chapter 9's measures over seeds and thread counts, into results/
     python -m rnn_book cuda-report      # chapter 9's GPU numbers (needs CUDA), into results/
+    python -m rnn_book translation-report   # sentence translation results and the spread studies into results/
 
 ``python -m rnn_book <command> --help`` lists each command's options.
 """
@@ -39,6 +40,8 @@ COMMANDS = {
     "workspace": ("rnn_book.workspace", "copy the chapters into workspace/, your own place to edit and run them"),
     "cuda-report": ("rnn_book.analysis.cuda_report", "chapter 9's GPU numbers: cuDNN timings, kernels per step, DropConnect"),
     "spread": ("rnn_book.analysis.spread", "spread of a chapter's training-dependent measures over seeds and threads"),
+    "translation-report": ("rnn_book.tasks.translation_report",
+                           "chapters 5 and 5b: sentence translation table and spread studies into results/"),
 }
 
 

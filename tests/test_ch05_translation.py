@@ -191,7 +191,7 @@ def test_bleu_by_hand():
 
 
 def test_bleu_agrees_with_sacrebleu():
-    sacrebleu = pytest.importorskip("sacrebleu", reason="sacrebleu (dev extra) is not installed")
+    import sacrebleu     # a dependency of the book: chapter 5b scores with it
     rng = random.Random(0)
     chars = "零一二三四五六七八九十百千万年月日0123"
     for _ in range(200):
@@ -259,7 +259,8 @@ def test_zero_patterns_and_grouped_accuracy():
     assert sum(r["errors"] for r in rows) == 2 and sum(r["n"] for r in rows) == 4
     short, long = T.error_rates_by_length(pairs, pred, cut=3)
     assert (short, long) == (0.0, 2 / 3)
-    assert T.failures(pairs, pred)[0] == {"English": "three hundred and five", "expected": "三百零五", "model": "三百五"}
+    assert T.failures(pairs, pred)[0] == {"English": "three hundred and five", "expected": "三百零五", "model": "三百五",
+                                          "kind": "only 零 differs"}
     with pytest.raises(ValueError, match="leaves 4 short and 0 long"):
         T.error_rates_by_length(pairs, pred, cut=99)
 
@@ -273,3 +274,53 @@ def test_reversed_source_reads_each_sentence_backwards_inside_its_length():
     m = Seq2Seq(len(SRC), len(TGT), "gru", "cudnn", embed_size=8, hidden_size=12, reverse_source=True)
     b = collate([parallel.number_pair(305), parallel.number_pair(12)], SRC, TGT)
     assert m(b.src, b.src_lengths, b.tgt_in).shape == (*b.tgt_out.shape, len(TGT))
+
+
+def test_mistake_kinds_counts_and_integer_rate_comparison():
+    from rnn_book.tasks import translation as T
+
+    assert T.mistake_kind("三百零五", "三百五") == "only 零 differs"
+    assert T.mistake_kind("三百六十七万", "三十六万七千") == "digits right, places wrong"
+    assert T.mistake_kind("三百零五", "三百零六") == "a digit wrong"
+    assert T.mistake_kind("一万零五百", "") == "a digit wrong"
+    with pytest.raises(ValueError, match="is not a mistake"):
+        T.mistake_kind("五", "五")
+    pairs = [parallel.number_pair(n) for n in (305, 3670000, 12, 20002)]
+    pred = ["三百五", "三十六万七千", "十二", "二万零三"]
+    assert T.mistake_counts(pairs, pred) == {"only 零 differs": 1, "digits right, places wrong": 1, "a digit wrong": 1}
+    assert T.error_counts(pairs, pred, lambda p: p.value >= 10_000) == {False: (1, 2), True: (2, 2)}
+    assert T.more_often((2, 2), (1, 2)) and not T.more_often((1, 2), (1, 2)), "strictly more, compared as integers"
+    assert T.more_often((1, 3), (0, 1000)) and not T.more_often((1, 3), (1, 3))
+    text = T.describe_mistakes(pairs, pred)
+    assert "3 come out wrong: 2 of the 2 from 10,000 up and 1 of the 2 below 10,000" in text
+    assert "1 have every non-zero digit right" in text and "1 differ only in a 零" in text
+    assert "Of the wrong ones" not in T.describe_mistakes(pairs, [p.zh for p in pairs])
+    assert T.median_length(pairs) == sorted(T.input_length(p) for p in pairs)[2]
+
+
+def test_attention_config_builds_the_attention_model_and_rejects_what_it_lacks():
+    import dataclasses
+
+    from rnn_book.tasks import translation as T
+    from rnn_book.tasks.attention import AttentionSeq2Seq
+
+    S = dataclasses.replace(T.study_config(), attention="additive", hidden_size=8, embed_size=4)
+    assert isinstance(T.build_model(S, SRC, TGT), AttentionSeq2Seq)
+    assert isinstance(T.build_model(dataclasses.replace(S, attention=None), SRC, TGT), Seq2Seq)
+    with pytest.raises(ValueError, match="one bidirectional encoder layer"):
+        T.build_model(dataclasses.replace(S, num_layers=2), SRC, TGT)
+    assert T.study_config().dates_per_epoch == 0 and T.limits().numbers_wrong > 0
+
+
+def test_unit_focus_counts_the_most_attended_token_per_unit():
+    from rnn_book.tasks import translation as T
+    from rnn_book.tasks.attention import AttentionSeq2Seq
+
+    rnn_book.seed(8)
+    m = AttentionSeq2Seq(len(SRC), len(TGT), embed_size=4, hidden_size=8)
+    pairs = [parallel.number_pair(n) for n in (12000, 3400006, 150, 99999999)]
+    rows = T.unit_focus(m, SRC, TGT, pairs)
+    written = {r["Chinese unit"]: r["written"] for r in rows}
+    assert written == {u: sum(p.zh.count(u) for p in pairs) for u in T.UNITS if any(u in p.zh for p in pairs)}
+    assert all(0 <= r["its share"] <= r["share"] <= 1 for r in rows)
+    assert "Writing 万" in T.describe_focus(rows)

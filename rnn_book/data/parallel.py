@@ -103,23 +103,42 @@ class PairBatches:
     """Shuffled padded batches of pairs, a new order every epoch; pass it to ``rnn_book.train.fit``."""
 
     def __init__(self, pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int = 64,
-                 shuffle: bool = True, seed: int = 0, device=None):
+                 shuffle: bool = True, seed: int = 0, device=None, sort_within: int = 0):
         if batch_size < 1:
             raise ValueError(f"PairBatches: batch_size must be >= 1; got {batch_size}")
+        if not isinstance(sort_within, int) or sort_within < 0:
+            raise ValueError(f"PairBatches: sort_within must be an int >= 0; got {sort_within!r}")
         self.pairs, self.src_vocab, self.tgt_vocab = list(pairs), src_vocab, tgt_vocab
         self.batch_size, self.shuffle, self.seed, self.device = batch_size, shuffle, seed, device
+        self.sort_within = sort_within     # > 0: batch pairs of similar length, within windows of this many batches
         self.src = [src_vocab.encode(tokenize_en(p.en)) for p in self.pairs]    # tokenised once, not every epoch
         self.tgt = [tgt_vocab.encode(tokenize_zh(p.zh)) for p in self.pairs]
 
     def __len__(self) -> int:
         return -(-len(self.pairs) // self.batch_size)
 
-    def __call__(self, epoch: int = 0) -> Iterator[Batch]:
+    def order(self, epoch: int) -> list[list[int]]:
+        """The batches of one epoch, as lists of pair indices.
+
+        Shuffled anew every epoch; with ``sort_within`` the shuffled pairs are cut into windows of
+        ``sort_within`` batches, sorted by source length inside each window, batched, and the batches
+        shuffled: short pairs then share batches with short ones, so little time goes into padding.
+        """
+        rng = random.Random(epoch_seed(self.seed, epoch))
         order = list(range(len(self.pairs)))
         if self.shuffle:
-            random.Random(epoch_seed(self.seed, epoch)).shuffle(order)
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i:i + self.batch_size]
+            rng.shuffle(order)
+        if self.sort_within:
+            window = self.sort_within * self.batch_size
+            order = [i for k in range(0, len(order), window)
+                     for i in sorted(order[k:k + window], key=lambda i: len(self.src[i]))]
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if self.sort_within and self.shuffle:
+            rng.shuffle(batches)
+        return batches
+
+    def __call__(self, epoch: int = 0) -> Iterator[Batch]:
+        for idx in self.order(epoch):
             b = _batch([self.src[j] for j in idx], [self.tgt[j] for j in idx], self.tgt_vocab.bos_id,
                        self.tgt_vocab.eos_id)
             yield Batch(*(t.to(self.device) for t in b)) if self.device is not None else b

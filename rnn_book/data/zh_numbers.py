@@ -1,6 +1,8 @@
 """English number words and Chinese numerals for 0..99,999,999: the number half of the translation data.
 
-Conventions of the Chinese side (the ones written on cheques and in school books):
+Conventions of the Chinese side: the everyday written numerals (小写), one spelling per number, as
+number converters such as cn2an write them by default (cheques use the financial numerals 壹贰叁…仟
+instead, which we do not):
 
 * digits 零一二三四五六七八九, place units 十 百 千 inside a group of four digits, and 万 after the
   upper group: Chinese groups digits by four (万 = 10^4), English by three (thousand, million);

@@ -37,7 +37,11 @@ def reorder(state, index: torch.Tensor):
     raise TypeError(f"reorder: a decoder state must be tensors in (nested) tuples; got {type(state).__name__}")
 
 
-def _final_score(log_prob: float, n: int, alpha: float) -> float:
+def normalised_score(log_prob: float, n: int, alpha: float) -> float:
+    """The score that ranks finished hypotheses: log P / n**alpha (alpha = 0: log P itself).
+
+    Every extra token adds a negative log-probability, so without normalisation shorter outputs win.
+    """
     return log_prob / (max(n, 1) ** alpha) if alpha else log_prob
 
 
@@ -96,7 +100,7 @@ def beam_search(step: Step, state, bos: int, eos: int, width: int, max_len: int,
         for s, p, y in zip(top.tolist(), parents.tolist(), nxt.tolist()):
             seq = prefixes[p] + (y,)
             if y == eos or t == max_len:                             # finished, or cut off at max_len
-                finished.append(Hypothesis(seq, _final_score(s, len(seq), alpha), s))
+                finished.append(Hypothesis(seq, normalised_score(s, len(seq), alpha), s))
             else:
                 keep.append(len(new_prefixes))
                 new_prefixes.append((seq, p, y, s))
@@ -135,7 +139,7 @@ def exhaustive_search(step: Step, state, bos: int, eos: int, max_len: int, alpha
             for y in range(V):
                 seq, s = prefixes[p] + (y,), float(total[p, y])
                 if y == eos or t == max_len:
-                    finished.append(Hypothesis(seq, _final_score(s, len(seq), alpha), s))
+                    finished.append(Hypothesis(seq, normalised_score(s, len(seq), alpha), s))
                 else:
                     live.append((seq, p, y, s))
         if not live:

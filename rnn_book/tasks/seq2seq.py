@@ -21,8 +21,20 @@ from .. import make_layer
 from .beam import Hypothesis, beam_search, greedy_search
 from .bleu import corpus_bleu
 from ..data.parallel import Batch, Pair, collate, tokenize_en
-from ..data.vocab import Vocab
+from ..data.vocab import SPECIALS, Vocab
+
+BOS_ID = SPECIALS.index("<bos>")
 from ..settings import device_of
+
+
+def check_ids(ids: torch.Tensor, embed: nn.Embedding, who: str) -> None:
+    """Token ids must be an int64 (batch, time) tensor with every id inside the embedding's vocabulary."""
+    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long or ids.dim() != 2:
+        got = f"{ids.dtype} of shape {tuple(ids.shape)}" if isinstance(ids, torch.Tensor) else type(ids).__name__
+        raise TypeError(f"{who}: expected token ids, an int64 tensor of shape (batch, time); got {got}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= embed.num_embeddings):
+        raise ValueError(f"{who}: token ids must lie in 0..{embed.num_embeddings - 1}; "
+                         f"got {int(ids.min())}..{int(ids.max())}")
 
 
 class Seq2Seq(nn.Module):
@@ -33,40 +45,34 @@ class Seq2Seq(nn.Module):
                  reverse_source: bool = False, **layer_kwargs):
         super().__init__()
         self.kind, self.engine, self.reverse_source = kind.lower(), engine, bool(reverse_source)
+        layer_dropout = dropout if num_layers > 1 else 0.0     # between stacked layers only
         self.src_embed = nn.Embedding(src_vocab_size, embed_size)
-        self.encoder = make_layer(kind, engine, embed_size, hidden_size, num_layers=num_layers, dropout=dropout,
+        self.encoder = make_layer(kind, engine, embed_size, hidden_size, num_layers=num_layers, dropout=layer_dropout,
                                   **layer_kwargs)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, embed_size)
         self.decoder = make_layer(kind, engine, embed_size + hidden_size, hidden_size, num_layers=num_layers,
-                                  dropout=dropout, **layer_kwargs)
+                                  dropout=layer_dropout, **layer_kwargs)
+        self.drop = nn.Dropout(dropout)          # on embeddings and on s_t before the head (and between layers)
         self.head = nn.Linear(hidden_size, tgt_vocab_size)
-
-    def _check_ids(self, ids: torch.Tensor, embed: nn.Embedding, who: str) -> None:
-        if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long or ids.dim() != 2:
-            got = f"{ids.dtype} of shape {tuple(ids.shape)}" if isinstance(ids, torch.Tensor) else type(ids).__name__
-            raise TypeError(f"Seq2Seq.{who}: expected token ids, an int64 tensor of shape (batch, time); got {got}")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= embed.num_embeddings):
-            raise ValueError(f"Seq2Seq.{who}: token ids must lie in 0..{embed.num_embeddings - 1}; "
-                             f"got {int(ids.min())}..{int(ids.max())}")
 
     def encode(self, src: torch.Tensor, src_lengths=None):
         """English ids (B, S) -> decoder state ``(s_0, c)``; every tensor in it has the batch on dim 1."""
-        self._check_ids(src, self.src_embed, "encode")
+        check_ids(src, self.src_embed, "Seq2Seq.encode")
         if self.reverse_source:
             src = reverse_within_lengths(src, src_lengths)
-        _, state = self.encoder(self.src_embed(src), None, src_lengths)   # state at each sentence's own end
+        _, state = self.encoder(self.drop(self.src_embed(src)), None, src_lengths)   # state at each sentence's own end
         h = state[0] if isinstance(state, tuple) else state
         context = h[-1:]                                                   # (1, B, H): c = h_S, top layer
         return state, context
 
     def decode(self, tgt_in: torch.Tensor, state):
         """Chinese ids read so far (B, T) and a decoder state -> logits (B, T, V) and the next state."""
-        self._check_ids(tgt_in, self.tgt_embed, "decode")
+        check_ids(tgt_in, self.tgt_embed, "Seq2Seq.decode")
         s, context = state
         T = tgt_in.shape[1]
-        x = torch.cat([self.tgt_embed(tgt_in), context.transpose(0, 1).expand(-1, T, -1)], dim=-1)  # [e(y); c]
+        x = torch.cat([self.drop(self.tgt_embed(tgt_in)), context.transpose(0, 1).expand(-1, T, -1)], dim=-1)  # [e(y); c]
         out, s = self.decoder(x, s)                                                                # s_t
-        return self.head(out), (s, context)                                                        # W_o s_t + b_o
+        return self.head(self.drop(out)), (s, context)                                                      # W_o s_t + b_o
 
     def forward(self, src: torch.Tensor, src_lengths, tgt_in: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: logits for every target position in one pass over the true previous tokens."""
@@ -103,11 +109,19 @@ def teacher_forcing_loss(model: Seq2Seq, batch: Batch, pad_id: int = 0) -> torch
     return masked_cross_entropy(model(batch.src, batch.src_lengths, batch.tgt_in), batch.tgt_out, pad_id)
 
 
+NEVER_WRITTEN = (Vocab.pad_id, Vocab.unk_id, BOS_ID)   # a translation holds no padding, <unk> or <bos>
+
+
 def decoder_step(model: Seq2Seq):
-    """``step(tokens, state) -> (log_probs, state)``: one decoder step, in the form :mod:`rnn_book.tasks.beam` drives."""
+    """``step(tokens, state) -> (log_probs, state)``: one decoder step, in the form :mod:`rnn_book.tasks.beam` drives.
+
+    The special tokens a translation never contains get probability 0 (the rest is renormalised).
+    """
     def step(tokens: torch.Tensor, state):
         logits, state = model.decode(tokens[:, None], state)
-        return logits[:, -1].log_softmax(-1), state
+        logits = logits[:, -1].clone()
+        logits[:, list(NEVER_WRITTEN)] = float("-inf")
+        return logits.log_softmax(-1), state
     return step
 
 

@@ -1,0 +1,343 @@
+"""Long runs of the translation chapters (5 and 5b), written to ``results/``.
+
+    python -m rnn_book translation-report table                    # results/translation_sentences.md (+ .json)
+    python -m rnn_book translation-report spread 05 --seeds 0 1 2 --threads 1 --out part.json
+    python -m rnn_book translation-report merge 05 part1.json part2.json ...   # results/05_translation_spread.md
+    python -m rnn_book translation-report run sentences --attention additive --set hidden_size=96
+
+``table``: the issue-19 table on the held-out test sentences: baselines, the encoder–decoder without
+and with attention (greedy and beam), BLEU, chrF, parameters, training minutes, device, several seeds.
+``spread``: every training-dependent quantity a chapter asserts, for each seed and thread count, so that
+thresholds come from a measured spread; ``merge`` joins the parts into one file per chapter.
+``run``: one training run with some settings changed, its scores as one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shlex
+import statistics
+import time
+from pathlib import Path
+
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"      # the repository's results/ folder
+
+
+def read(name: str) -> str:
+    """The text of ``results/<name>``, for a chapter to show; a clear message where the file is missing."""
+    path = RESULTS / name
+    if not path.is_file():
+        return f"*`results/{name}` is missing: run `python -m rnn_book translation-report` to write it.*"
+    return path.read_text(encoding="utf-8")
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def parse_settings(pairs, config) -> dict:
+    """["hidden_size=96", "lr=0.003"] -> {"hidden_size": 96, "lr": 0.003}, typed by ``config``'s fields."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    out = {}
+    for item in pairs or []:
+        name, _, value = item.partition("=")
+        if name not in fields:
+            raise SystemExit(f"--set: {name!r} is not a setting; settings: {', '.join(fields)}")
+        kind = str(fields[name].type)                    # e.g. "int", "float", "str | None", "bool"
+        if value in ("None", "none"):
+            out[name] = None
+        elif kind.startswith("bool"):
+            out[name] = value.lower() in ("1", "true", "yes")
+        elif kind.startswith("int"):
+            out[name] = int(value)
+        elif kind.startswith("float"):
+            out[name] = float(value)
+        else:
+            out[name] = value
+    return out
+
+
+def run_sentences(attention: str | None, changes: dict, seed: int) -> dict:
+    """One sentence model: training, greedy test scores, validation curve, time."""
+    from ..data import hsk
+    from ..train import count_parameters
+    from . import sentences as T
+
+    S = dataclasses.replace(T.config(), **changes)
+    tag = f"sentences {attention} {changes}"
+    run = T.train(S, attention, seed=seed, on_epoch=lambda e, h: _log(f"{tag} epoch {e + 1}: "
+                  f"{h.seconds[-1]:.1f} s, train {h.train_loss[-1]:.3f}, valid {h.valid[-1]['valid loss']:.3f}"))
+    test = hsk.pairs("test")
+    hyps = T.translate(run, [p.en for p in test])
+    return {"task": "sentences", "attention": attention, "seed": seed, "settings": dataclasses.asdict(S),
+            **T.scores(hyps, [p.zh for p in test]), "parameters": count_parameters(run.model),
+            "seconds": run.seconds, "epochs": len(run.history.train_loss), "best epoch": run.history.best_epoch,
+            "valid loss": [v["valid loss"] for v in run.history.valid], "sample": hyps[:5]}
+
+
+def run_numbers(changes: dict, seed: int) -> dict:
+    """One number/date translator: held-out exact match, errors by input length."""
+    from . import translation as N
+    from .seq2seq import evaluate
+
+    S = dataclasses.replace(N.config(), seed=seed, **changes)
+    t0 = time.perf_counter()
+    tag = f"numbers {changes}"
+    model, history, src, tgt = N.train_translator(S, on_epoch=lambda e, h: _log(
+        f"{tag} epoch {e + 1}: {h.seconds[-1]:.1f} s, train {h.train_loss[-1]:.4f}, {h.valid[-1]}"))
+    seconds = time.perf_counter() - t0
+    numbers, dates = N.held_out_pairs(S)
+    out = {"task": "numbers", "seed": seed, "settings": dataclasses.asdict(S), "seconds": seconds,
+           "train loss": history.train_loss, "valid exact": history.metric("valid exact")}
+    for name, ps in (("numbers", numbers), ("dates", dates if S.dates_per_epoch else [])):
+        if not ps:
+            continue
+        r = evaluate(model, ps, src, tgt)
+        out[f"{name} exact"], out[f"{name} errors"], out[f"{name} n"] = r["exact"], \
+            sum(p != q.zh for p, q in zip(r["predictions"], ps)), len(ps)
+        if name == "numbers":
+            out["errors by length"] = N.group_accuracy(ps, r["predictions"], N.input_length)
+    return out
+
+
+CHAPTERS = {"05": "05_translation", "05b": "05b_translating_sentences"}
+
+
+def measure(chapter: str, seed: int) -> dict:
+    """Every training-dependent number chapter ``chapter`` asserts, for one seed, in the current mode."""
+    if chapter == "05":
+        from . import translation as N
+        return N.chapter_measures(dataclasses.replace(N.config(), seed=seed))
+    from . import sentences as T
+    return T.chapter_measures(seed)
+
+
+def spread(chapter: str, seeds, n_threads: int, out: Path, argv) -> list[dict]:
+    """Run :func:`measure` for each seed with ``n_threads`` threads; rewrite ``out`` (JSON) after each seed."""
+    import torch
+
+    from ..settings import mode_name, threads
+
+    records = json.loads(out.read_text()) if out.is_file() else []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        with threads(n_threads):
+            measures = measure(chapter, seed)
+        records.append({"chapter": chapter, "mode": mode_name(), "seed": seed, "threads": n_threads,
+                        "device": _device(), "torch": torch.__version__, "minutes": (time.perf_counter() - t0) / 60,
+                        "command": command_line(argv), "measures": measures})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+        _log(f"chapter {chapter}, seed {seed}, {n_threads} thread(s): {records[-1]['minutes']:.1f} min -> {out}")
+    return records
+
+
+def _rate(errors_n) -> float:
+    e, n = errors_n
+    return 100.0 * e / n if n else float("nan")
+
+
+def summary_05(r: dict) -> dict:
+    m = r["measures"]
+    return {"seed": r["seed"], "threads": r["threads"], "minutes": r["minutes"],
+            "loss last/first": m["loss last"] / m["loss first"],
+            "numbers wrong": f"{m['numbers errors']} of {m['numbers n']}", "numbers exact %": 100 * m["numbers exact"],
+            "dates wrong": f"{m['dates errors']} of {m['dates n']}", "dates exact %": 100 * m["dates exact"],
+            "error % from 10,000 up": _rate(m["errors from 10,000 up"]),
+            "error % below 10,000": _rate(m["errors below 10,000"]),
+            "error % longer half": _rate(m["errors longer half"]),
+            "error % shorter half": _rate(m["errors shorter half"]),
+            **{f"mistakes: {k}": v for k, v in m["mistake kinds"].items()}}
+
+
+def summary_05b(r: dict) -> dict:
+    m = r["measures"]
+    fixed, att = m["numbers fixed"], m["numbers attention"]
+    wan = next((f for f in att["focus"] if f["Chinese unit"] == "万"), None)
+    row = {"seed": r["seed"], "threads": r["threads"], "minutes": r["minutes"],
+           "numbers wrong, fixed context": f"{fixed['errors']} of {fixed['n']}",
+           "numbers wrong, attention": f"{att['errors']} of {att['n']}",
+           "fixed: error % longer / shorter half": f"{_rate(fixed['longer half']):.1f} / {_rate(fixed['shorter half']):.1f}",
+           "attention: errors on the longer half": att["longer half"][0],
+           "万 looks at": f"{wan['most attended English token']} {wan['share']:.0%}" if wan else "-"}
+    for name in ("encoder–decoder", "with attention"):
+        x = m[name]
+        row[f"{name} BLEU greedy / beam 4"] = f"{x['width 1']['BLEU']:.2f} / {x['width 4']['BLEU']:.2f}"
+        row[f"{name} exposure gap"] = x["exposure"]["gap"]
+    sweep = {(b["width"], b["alpha"]): b["length ratio"] for b in m["with attention"]["beam sweep"]}
+    row["length ratio beam 8, alpha 0 / 1"] = f"{sweep[8, 0.0]:.3f} / {sweep[8, 1.0]:.3f}"
+    return row
+
+
+def sentence_table(records: list[dict], baselines: dict) -> list[dict]:
+    """The issue-19 table: one row per system, mean and range over the runs, parameters, minutes, device."""
+    def spread_of(values):
+        return f"{statistics.mean(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+    rows = [{"system": k, "BLEU": f"{v['BLEU']:.2f}", "chrF": f"{v['chrF']:.2f}", "parameters": 0,
+             "training minutes": 0.0, "device": "cpu"} for k, v in baselines.items()]
+    for name in ("encoder–decoder", "with attention"):
+        for width in (1, 4):
+            runs = [r["measures"][name] for r in records]
+            rows.append({"system": f"{name}, {'greedy' if width == 1 else 'beam 4'}",
+                         "BLEU": spread_of([x[f"width {width}"]["BLEU"] for x in runs]),
+                         "chrF": spread_of([x[f"width {width}"]["chrF"] for x in runs]),
+                         "parameters": runs[0]["parameters"],
+                         "training minutes": statistics.mean(x["seconds"] for x in runs) / 60,
+                         "device": records[0]["device"]})
+    return rows
+
+
+def merge(chapter: str, parts, results: Path, command: str) -> Path:
+    """Join spread parts into ``results/<chapter>_spread.json`` and a readable ``.md``; for 05b also the table."""
+    from ..plots import table
+
+    records = [r for part in parts for r in json.loads(Path(part).read_text(encoding="utf-8"))]
+    name = CHAPTERS[chapter]
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}_spread.json").write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+    summarise = summary_05 if chapter == "05" else summary_05b
+    lines = [f"# Chapter {chapter}: spread of the training-dependent asserts", "",
+             f"Each row is one run of the chapter's experiment (`{'translation.chapter_measures' if chapter == '05' else 'sentences.chapter_measures'}`)"
+             f" with one seed and one thread count. Written by `{command}` from parts made by "
+             f"`python -m rnn_book translation-report spread {chapter} --seeds ... --threads ... [--quick] --out ...`.", ""]
+    for mode in ("full", "quick"):
+        runs = sorted((r for r in records if r["mode"] == mode), key=lambda r: (r["threads"], r["seed"]))
+        if runs:
+            lines += [f"## {mode} mode", "", f"Device: {runs[0]['device']}; torch {runs[0]['torch']}.", "",
+                      table([summarise(r) for r in runs], floatfmt=".3g"), ""]
+    out = results / f"{name}_spread.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    _log(f"wrote {out}")
+    full = [r for r in records if r["mode"] == "full"]
+    if chapter == "05b" and full:
+        from .sentences import baseline_scores
+
+        seeds = sorted({r["seed"] for r in full})
+        threads_ = sorted({r["threads"] for r in full})
+        text = ["# Translating HSK sentences: results on the held-out test split", "",
+                f"Full mode, {len(full)} runs (seeds {seeds} × threads {threads_}): mean and, in brackets, the range "
+                f"over the runs. Device: {full[0]['device']}; torch {full[0]['torch']}. BLEU (tokenize=\"zh\") and "
+                f"chrF by sacrebleu. Written by `{command}`.", "",
+                table(sentence_table(full, baseline_scores()), floatfmt=".2f"), ""]
+        (results / "translation_sentences.md").write_text("\n".join(text), encoding="utf-8")
+        _log(f"wrote {results / 'translation_sentences.md'}")
+    return out
+
+
+def spread_records(chapter: str, mode: str) -> list[dict]:
+    """The runs of the spread study of ``chapter`` in ``mode`` (empty if the results file is missing)."""
+    path = RESULTS / f"{CHAPTERS[chapter]}_spread.json"
+    if not path.is_file():
+        return []
+    return [r for r in json.loads(path.read_text(encoding="utf-8")) if r["mode"] == mode]
+
+
+def _runs_line(runs: list[dict]) -> str:
+    seeds, threads = sorted({r["seed"] for r in runs}), sorted({r["threads"] for r in runs})
+    return (f"{len(runs)} runs (seeds {', '.join(map(str, seeds))} × {' and '.join(map(str, threads))} thread(s)) "
+            f"on {runs[0]['device']}")
+
+
+def _range(values, fmt="{}") -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if lo == hi else f"{fmt.format(lo)} to {fmt.format(hi)}"
+
+
+def spread_note(chapter: str) -> str:
+    """What the spread study measured in this mode, beside the thresholds the chapter asserts (Markdown)."""
+    from ..settings import mode_name
+
+    mode = mode_name()
+    runs = spread_records(chapter, mode)
+    if not runs:
+        return f"*No {mode}-mode spread study in `results/`: run `python -m rnn_book translation-report spread`.*"
+    ms = [r["measures"] for r in runs]
+    if chapter == "05":
+        from .translation import limits
+
+        L = limits()
+        with_errors = [m for m in ms if m["numbers errors"]]
+        wan_ok = sum(m["errors from 10,000 up"][0] * m["errors below 10,000"][1] >
+                     m["errors below 10,000"][0] * m["errors from 10,000 up"][1] for m in with_errors)
+        long_ok = sum(m["errors longer half"][0] * m["errors shorter half"][1] >
+                      m["errors shorter half"][0] * m["errors longer half"][1] for m in with_errors)
+        return (f"Spread study, {mode} mode, {_runs_line(runs)}: wrong held-out numbers "
+                f"{_range([m['numbers errors'] for m in ms])} of {ms[0]['numbers n']} (asserted: at most "
+                f"{L.numbers_wrong}); wrong dates {_range([m['dates errors'] for m in ms])} of {ms[0]['dates n']} "
+                f"(at most {L.dates_wrong}); last/first epoch loss "
+                f"{_range([m['loss last'] / m['loss first'] for m in ms], '{:.3f}')} (below {L.loss_ratio}). "
+                f"{len(with_errors)} of {len(ms)} runs made mistakes on numbers; in {wan_ok} of them numbers from "
+                f"10,000 up went wrong more often, in {long_ok} the longer half of the inputs did.")
+    fixed = [m["numbers fixed"]["errors"] for m in ms]
+    att = [m["numbers attention"]["errors"] for m in ms]
+    bleu = {k: [m[k]["width 1"]["BLEU"] for m in ms] for k in ("encoder–decoder", "with attention")}
+    return (f"Spread study, {mode} mode, {_runs_line(runs)}: wrong held-out numbers {_range(fixed)} with the fixed "
+            f"context and {_range(att)} with attention (of {ms[0]['numbers fixed']['n']}); greedy test BLEU "
+            f"{_range(bleu['encoder–decoder'], '{:.2f}')} without and {_range(bleu['with attention'], '{:.2f}')} "
+            f"with attention.")
+
+
+def command_line(argv) -> str:
+    return " ".join(["python -m rnn_book translation-report", *map(shlex.quote, argv)])
+
+
+def main(argv=None):
+    argv = list(argv) if argv is not None else []
+    ap = argparse.ArgumentParser(prog="python -m rnn_book translation-report", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("run", help="one training run with changed settings, as one JSON line")
+    r.add_argument("task", choices=("sentences", "numbers"))
+    r.add_argument("--attention", default=None, help="sentences: None, additive or multiplicative")
+    r.add_argument("--set", nargs="*", default=[], help="settings to change, name=value")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--quick", action="store_true")
+    r.add_argument("--out", help="append the JSON line to this file too")
+    sp = sub.add_parser("spread", help="a chapter's asserted numbers for some seeds at one thread count")
+    sp.add_argument("chapter", choices=sorted(CHAPTERS))
+    sp.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    sp.add_argument("--threads", type=int, default=1)
+    sp.add_argument("--quick", action="store_true", help="quick-mode sizes (the quick-mode thresholds' spread)")
+    sp.add_argument("--out", type=Path, required=True, help="JSON file of this part's records")
+    mg = sub.add_parser("merge", help="join spread parts into results/<chapter>_spread.{json,md}")
+    mg.add_argument("chapter", choices=sorted(CHAPTERS))
+    mg.add_argument("parts", type=Path, nargs="+")
+    mg.add_argument("--results", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+
+    if args.what == "spread":
+        os.environ["RNN_BOOK_QUICK"] = "1" if args.quick else "0"
+        return spread(args.chapter, args.seeds, args.threads, args.out, argv)
+    if args.what == "merge":
+        return merge(args.chapter, args.parts, args.results, command_line(argv))
+    if args.what == "run":
+        import torch
+
+        from ..settings import threads
+
+        os.environ["RNN_BOOK_QUICK"] = "1" if args.quick else "0"
+        with threads(args.threads):
+            if args.task == "sentences":
+                from . import sentences as T
+                att = None if args.attention in (None, "None", "none") else args.attention
+                result = run_sentences(att, parse_settings(args.set, T.config()), args.seed)
+            else:
+                from . import translation as N
+                result = run_numbers(parse_settings(args.set, N.config()), args.seed)
+        result |= {"threads": args.threads, "torch": torch.__version__, "device": _device()}
+        line = json.dumps(result, ensure_ascii=False)
+        print(line, flush=True)
+        if args.out:
+            with open(args.out, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        return result
+    return None
+
+
+def _device() -> str:
+    from ..settings import describe_device
+    return describe_device()
