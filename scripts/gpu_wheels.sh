@@ -3,7 +3,7 @@
 #
 # Such a machine usually has torch, numpy, matplotlib, pytest, pyyaml and markdown-it-py, but no Jupyter:
 # this kit adds the notebook machinery (jupytext, nbclient, ipykernel, ipywidgets, nbval), its
-# dependencies, and eSpeak NG for the speech chapter -- one pinned version each, no torch.
+# dependencies, eSpeak NG for the speech chapter, sacreBLEU for translation, a CJK font for captions -- one pinned version each, no torch.
 #
 #     scripts/gpu_wheels.sh [DIR]      # default DIR: .whl
 #
@@ -26,6 +26,8 @@ WHEELS=(
   ipywidgets==8.1.9 jupyterlab-widgets==3.0.17 widgetsnbextension==4.0.16
   nbval==0.11.0
   espeakng-loader==0.2.4
+  sacrebleu==2.6.0 portalocker==4.4.2 regex==2026.11.19 tabulate==0.10.0 colorama==0.4.6 lxml==6.1.3
+  pylopdf-fonts-zh-cn==0.1.1
 )
 
 python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -54,7 +56,7 @@ norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
 kit, needs = set(), {}
 for whl in sorted(Path(sys.argv[1]).glob("*.whl")):
     with zipfile.ZipFile(whl) as z:
-        meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+        meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode().replace("\r\n", "\n")
     name = norm(re.search(r"^Name: (.+)$", meta, re.M).group(1).strip())
     if name in kit:
         sys.exit(f"two versions of {name} in the kit")
