@@ -3,12 +3,15 @@
 The parts, in this order, each in its own processes with a time limit taken from one overall budget:
 
 1. machine  -- GPU, driver, CUDA, cuDNN, torch (``nvidia-smi`` and torch);
-2. tests    -- ``pytest -m gpu tests/test_gpu.py``: both engines on the GPU, every precision;
+2. tests    -- ``pytest -m gpu`` on the GPU test files: both engines on the GPU, every precision, and the
+               application chapters' helpers on CUDA;
 3. parity   -- the measured gaps between the engines (:mod:`rnn_book.analysis.parity`), TF32 included;
 4. bench    -- ``python -m rnn_book bench --device cuda`` at the chapter's sizes and at B64 T100 H512,
                then the same large size with TF32 on;
-5. ddp      -- the character LM under ``torchrun`` on the GPU (nccl);
-6. chapters -- ``python -m rnn_book fullrun``: every chapter in full mode, side by side, in the time left.
+5. cuda-report -- chapter 9's GPU numbers (``python -m rnn_book cuda-report``): cuDNN timings, kernels
+               per step, DropConnect on cuDNN, into ``DIR/ch09_cuda.json``;
+6. ddp      -- the character LM under ``torchrun`` on the GPU (nccl);
+7. chapters -- ``python -m rnn_book fullrun``: every chapter in full mode, side by side, in the time left.
 
 A part that fails or runs out of time is recorded as such and the next one starts. ``DIR/gpu.md`` is
 written again after every part, so whatever finished is kept. Timings are taken with nothing else
@@ -34,9 +37,10 @@ from pathlib import Path
 from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("machine", "tests", "parity", "bench", "ddp", "chapters")
+PARTS = ("machine", "tests", "parity", "bench", "cuda-report", "ddp", "chapters")
 # the most each part may take (seconds); the chapters get whatever is left
-CAPS = {"machine": 60, "tests": 150, "parity": 90, "bench": 180, "ddp": 60}
+CAPS = {"machine": 60, "tests": 150, "parity": 90, "bench": 180, "cuda-report": 90, "ddp": 60}
+GPU_TESTS = ("tests/test_gpu.py", "tests/test_applications_gpu.py")     # every file with gpu-marked tests
 LARGE = "64x100x512x512"          # PyTorch's own RNN benchmark size: B64 T100 I512 H512
 
 
@@ -119,7 +123,7 @@ def part_machine(run: Run, py: str) -> dict:
 def part_tests(run: Run, py: str) -> dict:
     xml = run.tmp / "gpu_tests.xml"
     env = {} if run.device.startswith("cuda") else {"RNN_BOOK_GPU_TEST_DEVICE": run.device}
-    r = run.call("tests", [py, "-m", "pytest", "-m", "gpu", "tests/test_gpu.py", "-p", "no:cacheprovider", "-q",
+    r = run.call("tests", [py, "-m", "pytest", "-m", "gpu", *GPU_TESTS, "-p", "no:cacheprovider", "-q",
                            "-rfEs", f"--junitxml={xml}"], CAPS["tests"], env)
     return r | {"junit": junit_summary(xml)}
 
@@ -168,6 +172,14 @@ def part_bench(run: Run, py: str, sizes: str, repeats: int) -> dict:
     status = r["status"] if r2["status"] == "ok" else f"{r['status']}; with TF32: {r2['status']}"
     return r | {"status": status, "seconds": r["seconds"] + r2["seconds"], "output": r["output"] + r2["output"],
                 **result}
+
+
+def part_cuda_report(run: Run, py: str) -> dict:
+    """Chapter 9's GPU numbers (cuDNN timings, kernels per step, DropConnect) into OUT/ch09_cuda.json."""
+    if not run.device.startswith("cuda"):
+        return {"status": "skipped: needs a CUDA device", "seconds": 0.0, "output": ""}
+    return run.call("cuda-report", [py, "-m", "rnn_book", "cuda-report", "--out", str(run.out / "ch09_cuda.json")],
+                    CAPS["cuda-report"])
 
 
 def _load(path: Path):
@@ -274,7 +286,7 @@ def write_report(run: Run) -> None:
 
     t = run.parts.get("tests", {})
     j = t.get("junit") or {}
-    lines += [f"## GPU tests: `pytest -m gpu tests/test_gpu.py` ({_status(run, 'tests')})", ""]
+    lines += [f"## GPU tests: `pytest -m gpu {' '.join(GPU_TESTS)}` ({_status(run, 'tests')})", ""]
     if j:
         passed = j["tests"] - j["failures"] - j["errors"] - j["skipped"]
         lines += [f"{passed} passed, {j['failures']} failed, {j['errors']} errors, {j['skipped']} skipped "
@@ -295,6 +307,10 @@ def write_report(run: Run) -> None:
         lines += _bench_lines(b.get("ieee"), "IEEE float32 (TF32 off)") + ["Speed-up of the library engine (cuDNN on a GPU):",
                                                                  ""] + _speedups(b.get("ieee"))
         lines += _bench_lines(b.get("tf32"), "Float32 with TF32 on (cuBLAS and cuDNN)")
+    cr = run.parts.get("cuda-report", {})
+    lines += [f"## Chapter 9's GPU numbers: `python -m rnn_book cuda-report` ({_status(run, 'cuda-report')})", "",
+              "Written to `ch09_cuda.json` (the chapter reads `results/ch09_cuda.json`).", ""]
+    lines += ["```", *cr.get("output", "").strip().splitlines()[-25:], "```", ""] if cr.get("output") else [""]
     d = run.parts.get("ddp", {})
     lines += [f"## Data-parallel training under torchrun ({_status(run, 'ddp')})", ""]
     said = [ln for ln in d.get("output", "").splitlines() if ln.startswith(("rank ", "30 steps", "wrote"))]
@@ -336,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     py = sys.executable
     steps = {"machine": lambda: part_machine(run, py), "tests": lambda: part_tests(run, py),
              "parity": lambda: part_parity(run, py, a.small),
-             "bench": lambda: part_bench(run, py, a.bench_sizes, a.repeats), "ddp": lambda: part_ddp(run, py),
+             "bench": lambda: part_bench(run, py, a.bench_sizes, a.repeats),
+             "cuda-report": lambda: part_cuda_report(run, py), "ddp": lambda: part_ddp(run, py),
              "chapters": lambda: part_chapters(run, py, a.chapters, a.workers, a.threads, a.cell_timeout)}
     write_report(run)
     for name in PARTS:

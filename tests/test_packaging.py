@@ -14,7 +14,8 @@ CONDA_NAME = {"torch": "pytorch", "playwright": "playwright-python"}
 # PyPI-only packages: installed by the pip section of the environment files, not by conda
 PIP_ONLY = {"espeakng-loader", "cn2an", "sphinx-mathjax-offline", "pylopdf-fonts-zh-cn"}
 # what only the tests and the static book need; a reader installs none of it
-DEVELOPER_TOOLS = {"pytest", "nbval", "playwright", "sphinx", "myst-nb", "sacrebleu"}
+# sacrebleu is not among them: chapter 5b scores its translations with it, so the reader needs it
+DEVELOPER_TOOLS = {"pytest", "nbval", "playwright", "sphinx", "myst-nb"}
 
 
 def _name(req: str) -> str:
