@@ -82,6 +82,20 @@ def cudnn_active() -> bool:
     return torch.cuda.is_available() and torch.backends.cudnn.is_available() and torch.backends.cudnn.enabled
 
 
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one): spread records and benchmarks note it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def describe_device() -> str:
     """One line naming the device, e.g. 'cpu (2 threads), cuDNN not active'."""
     if torch.cuda.is_available():

@@ -10,7 +10,7 @@ from rnn_book.tasks.beam import ToyDecoder, beam_search, count_hypotheses, exhau
 from rnn_book.tasks.bleu import char_bleu, clipped_matches, corpus_bleu
 from rnn_book.data import parallel
 from rnn_book.data.parallel import build_vocabs, collate, make_pairs, tokenize_en, tokenize_zh
-from rnn_book.tasks.seq2seq import (Seq2Seq, beam_translate, decoder_step, evaluate, greedy_translate,
+from rnn_book.tasks.seq2seq import (Seq2Seq, beam_translate, evaluate, greedy_translate,
                               masked_cross_entropy, teacher_forcing_loss)
 
 SRC, TGT = build_vocabs()

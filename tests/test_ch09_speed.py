@@ -15,7 +15,6 @@ import torch
 from rnn_book.analysis import bench, cuda_report, regularize, scan, tuning
 from rnn_book import cudnn, scratch, twin
 from rnn_book.data.text import small_corpus
-from rnn_book.settings import threads
 from rnn_book.scratch.fused import Steps
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,7 +26,6 @@ import json
 import math
 import platform
 import statistics
-import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -37,7 +36,7 @@ import torch
 from .. import cudnn
 from ..checks import KINDS, check_kind
 from ..precision import tf32 as tf32_mode
-from ..settings import describe_device, device as default_device, is_quick, pick, threads
+from ..settings import cpu_name, describe_device, device as default_device, is_quick, pick, threads
 from ..timing import interleaved
 from ..weights import twin
 from .flops import step_ops
@@ -235,22 +234,12 @@ def measure(sizes: Sequence[Size] = (HEADLINE,), kinds: Sequence[str] = KINDS, f
     return rows
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def describe(n_threads: int | None = None) -> dict:
     """The machine the numbers belong to."""
     with threads(n_threads):
         return {"device": describe_device(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-                "cpu": _cpu_name(), "python": platform.python_version()}
+                "cpu": cpu_name(), "python": platform.python_version()}
 
 
 def format_rows(rows: Sequence[dict]) -> str:

@@ -20,16 +20,14 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from ..settings import QUICK_ENV, describe_device, is_quick, pick, threads
+from ..settings import QUICK_ENV, cpu_name, describe_device, is_quick, pick, threads
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "results"
@@ -254,16 +252,6 @@ def load(chapter: str, out: Path = RESULTS) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def _key(run: dict) -> tuple:
     """Runs are told apart by mode, seed, thread count, processor and part ("all": every part at once)."""
@@ -298,14 +286,14 @@ def measure(chapter: str, seeds, thread_counts, quick: bool, out: Path = RESULTS
         for n in thread_counts:
             for part, fn in jobs:
                 have = {_key(r) for r in load(chapter, out)["runs"]}
-                if not force and any((mode, seed, n, _cpu_name(), q) in have for q in {part, "all"}):
+                if not force and any((mode, seed, n, cpu_name(), q) in have for q in {part, "all"}):
                     log(f"{chapter} {mode} {part} seed {seed} threads {n}: already measured")
                     continue
                 t0, cpu0 = time.perf_counter(), time.process_time()
                 with threads(n):
                     metrics = fn(seed, cfg)
                     device = describe_device()
-                run = {"mode": mode, "seed": seed, "threads": n, "part": part, "device": device, "cpu": _cpu_name(),
+                run = {"mode": mode, "seed": seed, "threads": n, "part": part, "device": device, "cpu": cpu_name(),
                        "torch": torch.__version__, "seconds": round(time.perf_counter() - t0, 1),
                        "cpu_seconds": round(time.process_time() - cpu0, 1),
                        "metrics": {k: float(v) for k, v in metrics.items()}}

@@ -24,7 +24,7 @@ import torch
 
 from ..distributed import launch
 from ..tasks.lm_ddp import LMConfig, build_model, train
-from .bench import _cpu_name
+from ..settings import cpu_name
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "results" / "ddp.md"
@@ -83,7 +83,7 @@ def render(results: dict[str, tuple[LMConfig, int, list[dict]]], rounds: int, lo
              "language model (LSTM, Moby-Dick), trained on one global batch in every arrangement: 2 processes "
              "read half of the streams each and DistributedDataParallel (gloo) averages their gradients.",
              "",
-             f"- machine: {_cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}, "
+             f"- machine: {cpu_name()}, {os.cpu_count()} cores; torch {torch.__version__}, "
              f"Python {platform.python_version()}",
              "- device: cpu; threads per process as in the table (torch.set_num_threads)",
              f"- load average (1 / 5 / 15 min) before the run: {load[0]}; after: {load[1]} "

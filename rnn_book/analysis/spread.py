@@ -22,7 +22,6 @@ import argparse
 import importlib
 import json
 import operator
-import platform
 import statistics
 import time
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from ..settings import describe_device, is_quick, mode_name, threads
+from ..settings import cpu_name, describe_device, is_quick, mode_name, threads
 
 OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +123,7 @@ def run_one(exp: Experiment, seed: int, n_threads: int) -> dict:
     return {"chapter": exp.chapter, "experiment": exp.name, "mode": mode_name(), "seed": seed, "threads": n_threads,
             "measures": {k: float(v) for k, v in measures.items()}, "cpu_seconds": round(cpu, 1),
             "wall_seconds": round(wall, 1), "device": device, "torch": torch.__version__,
-            "cpu": platform.processor() or platform.machine()}
+            "cpu": cpu_name()}
 
 
 def study(chapter: str, names: Sequence[str] | None = None, seeds: Sequence[int] | None = None,

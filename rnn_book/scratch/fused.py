@@ -23,7 +23,6 @@ from __future__ import annotations
 import operator
 
 import torch
-from torch import nn
 from torch.autograd.function import once_differentiable
 
 from .cells import _GRU_FORM_MSG, Cell, _getter
