@@ -145,7 +145,7 @@ def test_spread_records_merge_and_summarise(tmp_path):
     from rnn_book.tasks import spread
 
     checks = (spread.Check("acc", ">=", 0.7, 0.3, "most right"), spread.Check("err", "<", 0.2, 0.5, "few errors"))
-    assert spread.thresholds(checks, "full") == {"acc": 0.7, "err": 0.2} and checks[0].holds(0.7, "full")
+    assert spread.thresholds(checks, "full") == {"acc": 0.7, "err": 0.2} and checks[0].passes(0.7, "full")
     recs = spread.measure_grid(lambda s: {"acc": 0.6 + 0.1 * s, "err": 0.1}, [0, 1, 2], [1], log=lambda m: None)
     assert [r["seed"] for r in recs] == [0, 1, 2] and all(r["mode"] == "quick" for r in recs)   # tests run quick
     spread.write("t", recs, checks, "title", "cmd", tmp_path)

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rnn_book"
 # layer name -> the top-level modules and folders of rnn_book in it, from the bottom up
 LAYERS = {
     "engines": {"scratch", "cudnn", "checks", "weights", "models"},
-    "shared machinery": {"settings", "train", "timing", "plots", "source", "fonts", "precision", "distributed",
+    "shared machinery": {"settings", "train", "timing", "plots", "source", "fonts", "precision", "distributed", "thresholds",
                          "__init__"},
     "data": {"data"},
     "tasks": {"tasks"},

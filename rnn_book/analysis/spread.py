@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import operator
 import statistics
 import time
 from dataclasses import dataclass
@@ -31,60 +30,10 @@ from typing import Callable, Sequence
 import torch
 
 from ..settings import cpu_name, describe_device, is_quick, mode_name, threads
+from ..thresholds import Check, failures, thresholds  # noqa: F401  (re-exported for the chapters' modules)
 
-OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "results"
-
-
-@dataclass(frozen=True)
-class Check:
-    """``measure op threshold``, e.g. ``Check("gap none", ">", full=2.0, quick=1.0)``.
-
-    ``quick=None``: the measure is asserted in full mode only (quick mode does not measure it).
-    """
-
-    measure: str
-    op: str
-    full: float
-    quick: float | None
-
-    def __post_init__(self):
-        if self.op not in OPS:
-            raise ValueError(f"Check: op must be one of {sorted(OPS)}; got {self.op!r}")
-
-    def threshold(self, mode: str | None = None) -> float | None:
-        mode = mode or mode_name()
-        if mode not in ("full", "quick"):
-            raise ValueError(f"Check: mode must be 'full' or 'quick'; got {mode!r}")
-        return self.full if mode == "full" else self.quick
-
-    def applies(self, mode: str | None = None) -> bool:
-        return self.threshold(mode) is not None
-
-    def passes(self, value: float, mode: str | None = None) -> bool:
-        return bool(OPS[self.op](value, self.threshold(mode)))
-
-    def describe(self, mode: str | None = None) -> str:
-        return f"{self.measure} {self.op} {self.threshold(mode):g}"
-
-
-def thresholds(checks: Sequence[Check], mode: str | None = None) -> dict[str, float]:
-    """``{measure: threshold}`` of the ``checks`` that apply in ``mode`` (default: the current mode)."""
-    return {c.measure: c.threshold(mode) for c in checks if c.applies(mode)}
-
-
-def failures(measures: dict[str, float], checks: Sequence[Check], mode: str | None = None) -> list[str]:
-    """The checks that apply in ``mode`` and that ``measures`` fails, as readable lines (empty: all pass)."""
-    out = []
-    for c in checks:
-        if not c.applies(mode):
-            continue
-        if c.measure not in measures:
-            out.append(f"{c.measure}: not measured")
-        elif not c.passes(measures[c.measure], mode):
-            out.append(f"{c.describe(mode)} fails: {measures[c.measure]:.4g}")
-    return out
 
 
 @dataclass(frozen=True)

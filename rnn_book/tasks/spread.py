@@ -17,45 +17,15 @@ import platform
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 import torch
 
 from ..settings import describe_device, mode_name, threads as thread_count
+from ..thresholds import Check, thresholds  # noqa: F401  (the chapters and the spread commands import them from here)
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"       # the repository's results/ folder
-_OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One assert of a chapter on a measured number: ``record[metric] op threshold``, per mode."""
-
-    metric: str
-    op: str
-    full: float
-    quick: float
-    says: str                       # what the assert claims, in the chapter's words
-
-    def __post_init__(self):
-        if self.op not in _OPS:
-            raise ValueError(f"Check: op must be one of {sorted(_OPS)}; got {self.op!r}")
-
-    def threshold(self, mode: str | None = None) -> float:
-        mode = mode or mode_name()
-        if mode not in ("full", "quick"):
-            raise ValueError(f"Check.threshold: mode must be 'full' or 'quick'; got {mode!r}")
-        return self.full if mode == "full" else self.quick
-
-    def holds(self, value: float, mode: str | None = None) -> bool:
-        return bool(_OPS[self.op](value, self.threshold(mode)))
-
-
-def thresholds(checks: Iterable[Check], mode: str | None = None) -> dict[str, float]:
-    """``{metric: threshold}`` for the mode that runs (or ``mode``)."""
-    return {c.metric: c.threshold(mode) for c in checks}
 
 
 def measure_grid(measure: Callable[[int], Mapping[str, float]], seeds: Iterable[int], thread_counts: Iterable[int],
@@ -176,17 +146,17 @@ def chapter_table(records: list[dict], checks: Iterable[Check], mode: str | None
             continue
         b = json.loads(budget)
         for c in checks:
-            vals = [r["values"][c.metric] for r in rs if c.metric in r["values"]]
+            vals = [r["values"][c.measure] for r in rs if c.measure in r["values"]]
             if not vals:
                 continue
-            rows.append({"assert": c.says, "number": c.metric, "threshold": f"{c.op} {c.threshold(mode):g}",
+            rows.append({"assert": c.says, "number": c.measure, "threshold": f"{c.op} {c.threshold(mode):g}",
                          "measured": f"{min(vals):.3g} to {max(vals):.3g}",
                          "max − min": f"{max(vals) - min(vals):.2g}",
                          "runs": f"{len(vals)}: seeds {sorted({r['seed'] for r in rs})}, "
                                  f"threads {sorted({r['threads'] for r in rs})}",
                          "budget": ", ".join(f"{k} {v}" for k, v in b.items()) if b else "as in the chapter",
                          "on": on,
-                         "all pass": ("yes" if all(c.holds(v, mode) for v in vals) else "no")
+                         "all pass": ("yes" if all(c.passes(v, mode) for v in vals) else "no")
                                      + (" (shorter runs)" if b else "")})
     if not rows:
         raise KeyError(f"chapter_table: no {mode}-mode records; run the chapter's spread command in {mode} mode")
@@ -206,18 +176,18 @@ def summary(records: list[dict], checks: Iterable[Check], title: str, command: s
                   f"{statistics.median(r['seconds'] for r in rs):.0f} s per run (median).", ""]
         lines += ["| metric | assert | min | median | max | every run passes |", "|---|---|---|---|---|---|"]
         for c in checks:
-            if not any(c.metric in r["values"] for r in rs):
+            if not any(c.measure in r["values"] for r in rs):
                 continue
-            s = spread_of(rs, c.metric, mode, b, on)
-            ok = all(c.holds(r["values"][c.metric], mode) for r in rs if c.metric in r["values"])
-            lines.append(f"| {c.metric} | {c.op} {c.threshold(mode):g}: {c.says} | {s['min']:.4g} | {s['median']:.4g} "
+            s = spread_of(rs, c.measure, mode, b, on)
+            ok = all(c.passes(r["values"][c.measure], mode) for r in rs if c.measure in r["values"])
+            lines.append(f"| {c.measure} | {c.op} {c.threshold(mode):g}: {c.says} | {s['min']:.4g} | {s['median']:.4g} "
                          f"| {s['max']:.4g} | {'yes' if ok else '**no**'} |")
-        lines += ["", "| seed | threads | " + " | ".join(c.metric for c in checks if any(c.metric in r['values'] for r in rs)) + " |"]
-        shown = [c for c in checks if any(c.metric in r["values"] for r in rs)]
+        lines += ["", "| seed | threads | " + " | ".join(c.measure for c in checks if any(c.measure in r['values'] for r in rs)) + " |"]
+        shown = [c for c in checks if any(c.measure in r["values"] for r in rs)]
         lines.append("|---|---|" + "---|" * len(shown))
         for r in sorted(rs, key=lambda r: (r["threads"], r["seed"])):
             lines.append(f"| {r['seed']} | {r['threads']} | "
-                         + " | ".join(f"{r['values'].get(c.metric, float('nan')):.4g}" for c in shown) + " |")
+                         + " | ".join(f"{r['values'].get(c.measure, float('nan')):.4g}" for c in shown) + " |")
         lines.append("")
     return "\n".join(lines)
 
