@@ -39,6 +39,43 @@ SIZES = {
 ARRANGEMENTS = ((1, 1), (1, 2), (2, 1))        # (processes, threads per process)
 
 
+# ---------------------------------------------------------------- what an all-reduce moves
+
+def ring_allreduce_bytes(n_params: int, world: int, bytes_per_param: int = 4) -> float:
+    """Bytes each process sends (and receives) in one ring all-reduce of ``n_params`` numbers over ``world``."""
+    if world < 1 or n_params < 0:
+        raise ValueError(f"ring_allreduce_bytes: need world >= 1 and n_params >= 0; got {world}, {n_params}")
+    # reduce-scatter, then all-gather: N-1 steps each, one chunk of P/N numbers per step
+    return 2 * (world - 1) * n_params * bytes_per_param / world
+
+
+def ring_allreduce(tensors: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[int]]:
+    """Sum N same-shaped tensors the way a ring of N processes does, counting what each process sends.
+
+    Process p splits its tensor into N chunks and only ever sends to process p+1 (mod N). Returns every
+    process's result (each the full sum) and the number of elements each process sent.
+    """
+    n = len(tensors)
+    if n < 1 or any(t.shape != tensors[0].shape for t in tensors):
+        raise ValueError(f"ring_allreduce: need one or more tensors of one shape; got "
+                         f"{[tuple(t.shape) for t in tensors]}")
+    chunks = [list(t.detach().flatten().clone().tensor_split(n)) for t in tensors]
+    sent = [0] * n
+
+    def ring_step(chunk_of, combine):
+        # every process sends one chunk to its successor at the same time: read all messages first
+        messages = [(p, chunk_of(p), chunks[p][chunk_of(p)].clone()) for p in range(n)]
+        for p, c, m in messages:
+            chunks[(p + 1) % n][c] = combine(chunks[(p + 1) % n][c], m)
+            sent[p] += m.numel()
+
+    for s in range(n - 1):          # reduce-scatter: afterwards process p holds the full sum of chunk p+1
+        ring_step(lambda p: (p - s) % n, lambda mine, received: mine + received)
+    for s in range(n - 1):          # all-gather: each full chunk travels once around the ring
+        ring_step(lambda p: (p + 1 - s) % n, lambda mine, received: received)
+    return [torch.cat(c).view_as(tensors[0]) for c in chunks], sent
+
+
 def parameter_count(cfg: LMConfig) -> int:
     from ..tasks.lm import prepare
 
@@ -108,6 +145,25 @@ def render(results: dict[str, tuple[LMConfig, int, list[dict]]], rounds: int, lo
                          f"{r['speedup']:.2f}x | {r['loss_gap']:.1e} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def read_results(path: str | os.PathLike = DEFAULT_OUT) -> dict[str, list[dict]]:
+    """The tables of a page :func:`render` wrote: size name -> rows (processes, threads, ms per step, speed-up, loss gap)."""
+    text = Path(path).read_text(encoding="utf-8")
+    tables: dict[str, list[dict]] = {}
+    for block in text.split("\n## ")[1:]:
+        name = block.split(" size:", 1)[0]
+        rows = []
+        for line in block.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 6 and cells[0].isdigit():
+                rows.append({"processes": int(cells[0]), "threads": int(cells[1]),
+                             "ms_per_step": float(cells[2].split()[0]), "speedup": float(cells[4].rstrip("x")),
+                             "loss_gap": float(cells[5])})
+        tables[name] = rows
+    if not tables or not all(tables.values()):
+        raise ValueError(f"read_results: {path} holds no table written by `python -m rnn_book ddp-bench`")
+    return tables
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
