@@ -219,6 +219,36 @@ def render(rows: list[dict], info: dict) -> str:
     return "\n".join(head + body + foot) + "\n"
 
 
+README_START = "<!-- full-mode times: written by `python -m rnn_book fullrun --readme README.md` -->"
+README_END = "<!-- end of full-mode times -->"
+
+
+def readme_table(data: dict) -> str:
+    """The README's block: each chapter's full-mode wall time and result, from ``results/full_mode.json``."""
+    m = data["machine"]
+    lines = [README_START, "",
+             f"Measured by `python -m rnn_book fullrun` on {m['date']}: {m['device']}, {m['threads']} thread(s) per "
+             f"chapter, {m['workers']} chapter(s) at a time, torch {m['torch']}; on a machine shared with other "
+             "work, so read the times as upper bounds. Details: [results/full_mode.md](results/full_mode.md).", "",
+             "| chapter | full mode | wall time |", "| --- | --- | ---: |"]
+    for r in sorted(data["chapters"], key=lambda r: r["chapter"]):
+        wall = _clock(r["wall_seconds"]) if r["status"] not in ("not started", "running") else ""
+        lines.append(f"| {r['chapter']} | {r['status']} | {wall} |")
+    return "\n".join(lines + ["", README_END])
+
+
+def write_readme(readme: Path, results: Path) -> str:
+    """Replace the block between README_START and README_END in ``readme`` by :func:`readme_table`."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"write_readme: {readme} has no block between {README_START!r} and {README_END!r}")
+    data = json.loads(results.read_text(encoding="utf-8"))
+    head, rest = text.split(README_START, 1)
+    new = head + readme_table(data) + rest.split(README_END, 1)[1]
+    readme.write_text(new, encoding="utf-8")
+    return new
+
+
 # ---------------------------------------------------------------- the run
 
 def _worker_env(threads: int, mode: str) -> dict:
@@ -346,11 +376,16 @@ def main(argv: Sequence[str] | None = None) -> list[dict] | dict:
     p.add_argument("--out", default=str(DEFAULT_OUT), help=f"Markdown table (default {DEFAULT_OUT.relative_to(ROOT)})")
     p.add_argument("--log-dir", help="folder for each chapter's progress record and log (default: a new temporary one)")
     p.add_argument("--chapters-dir", default=str(CHAPTERS), help="where the chapters are (default: chapters/)")
+    p.add_argument("--readme", help="run nothing: rewrite this README's full-mode table from --out's .json")
     p.add_argument("--one", help=argparse.SUPPRESS)          # worker: run this one chapter
     p.add_argument("--progress", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.one:
         return run_chapter(Path(a.one), Path(a.progress), a.cell_timeout)
+    if a.readme:
+        write_readme(Path(a.readme), Path(a.out).with_suffix(".json"))
+        print(f"rewrote the full-mode table in {a.readme} from {Path(a.out).with_suffix('.json')}")
+        return {}
     try:
         chapters = find_chapters(a.chapters, Path(a.chapters_dir))
     except ValueError as e:

@@ -9,6 +9,8 @@ import pytest
 
 from rnn_book import fullrun
 
+ROOT = Path(__file__).resolve().parents[1]
+
 HEAD = """\
 ---
 jupytext:
@@ -98,3 +100,27 @@ def test_find_chapters_by_prefix_and_errors():
 def test_bad_options(kw, match, tmp_path):
     with pytest.raises(ValueError, match=match):
         fullrun.run(fullrun.find_chapters(["00"]), tmp_path / "x.md", **kw)
+
+
+def test_readme_block_is_rewritten_from_the_results(tmp_path):
+    data = {"machine": {"date": "2026-01-01", "device": "cpu (1 threads)", "threads": 1, "workers": 1, "torch": "2.x"},
+            "chapters": [{"chapter": "02_lstm", "status": "passed", "wall_seconds": 61.0},
+                         {"chapter": "01_rnn", "status": "failed", "wall_seconds": 3725.0}]}
+    results = tmp_path / "full_mode.json"
+    results.write_text(json.dumps(data))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Book\n\n{fullrun.README_START}\nold table\n{fullrun.README_END}\n\nmore\n")
+    text = fullrun.write_readme(readme, results)
+    assert "old table" not in text and text.endswith(f"{fullrun.README_END}\n\nmore\n")
+    assert "| 01_rnn | failed | 1:02:05 |\n| 02_lstm | passed | 1:01 |" in text, "sorted by chapter, h:mm:ss"
+    with pytest.raises(ValueError, match="has no block"):
+        (tmp_path / "bare.md").write_text("# no block\n")
+        fullrun.write_readme(tmp_path / "bare.md", results)
+
+
+def test_the_readme_shows_the_committed_full_mode_times():
+    readme, results = ROOT / "README.md", ROOT / "results" / "full_mode.json"
+    text = readme.read_text(encoding="utf-8")
+    assert fullrun.README_START in text, "the README carries the full-mode table block"
+    assert fullrun.readme_table(json.loads(results.read_text())) in text, \
+        "run `python -m rnn_book fullrun --readme README.md` and commit README.md"
