@@ -41,7 +41,9 @@ def test_measure_writes_resumes_and_summarises(tmp_path, monkeypatch):
     assert cs.spread("ch01", "b", out=tmp_path)["max"] == 20.0
     note = cs.spread_note("ch01", "a", out=tmp_path)
     assert "seeds [0, 1, 2]" in note and "a from 0.5 to 2.5" in note and "results/ch01_spread.md" in note
-    assert "no full-mode spread" in cs.spread_note("ch01", "a", mode="full", out=tmp_path)
+    full = cs.spread_note("ch01", "a", mode="full", out=tmp_path)
+    assert "no full-mode spread" in full and "--quick" not in full
+    assert "cell-spread --chapter 3 --quick" in cs.spread_note("ch03", "a", mode="quick", out=tmp_path)
     with pytest.raises(KeyError, match="no metric 'c'"):
         cs.spread_note("ch01", "c", out=tmp_path)
 

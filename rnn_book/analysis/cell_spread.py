@@ -360,7 +360,8 @@ def spread_note(chapter: str, *metrics: str, fmt: str = ".3g", mode: str | None 
     study = load(chapter, out)
     runs = [r for r in study["runs"] if r["mode"] == mode]
     if not runs:
-        return f"(no {mode}-mode spread measured yet: run `python -m rnn_book cell-spread --chapter {int(chapter[2:])}`)"
+        flag = " --quick" if mode == "quick" else ""
+        return f"(no {mode}-mode spread measured yet: run `python -m rnn_book cell-spread --chapter {int(chapter[2:])}{flag}`)"
     table = summary(study, mode)
     parts = []
     for k in metrics:
