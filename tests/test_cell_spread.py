@@ -41,7 +41,24 @@ def test_measure_writes_resumes_and_summarises(tmp_path, monkeypatch):
     assert cs.spread("ch01", "b", out=tmp_path)["max"] == 20.0
     note = cs.spread_note("ch01", "a", out=tmp_path)
     assert "seeds [0, 1, 2]" in note and "a from 0.5 to 2.5" in note and "results/ch01_spread.md" in note
-    assert "no full-mode spread" in cs.spread_note("ch01", "a", mode="full", out=tmp_path)
+    full = cs.spread_note("ch01", "a", mode="full", out=tmp_path)
+    assert "no full-mode spread" in full and "--quick" not in full
+    assert "cell-spread --chapter 3 --quick" in cs.spread_note("ch03", "a", mode="quick", out=tmp_path)
+
+
+def test_spread_note_names_what_one_mode_has_not_measured(tmp_path):
+    def run(mode, seed, metrics):
+        return {"mode": mode, "seed": seed, "threads": 1, "cpu": "x", "part": "p", "metrics": metrics}
+
+    study = {"chapter": "ch01", "runs": [run("quick", 0, {"a": 1.0, "b": 2.0}), run("full", 0, {"a": 3.0}),
+                                         run("full", 1, {"z": 0.0})]}
+    (tmp_path / "ch01_spread.json").write_text(json.dumps(study), encoding="utf-8")
+    note = cs.spread_note("ch01", "a", "b", mode="full", out=tmp_path)
+    assert "a from 3 to 3" in note and "not measured in full mode yet: b" in note
+    assert "seeds [0]" in note and "(1 runs" in note, "only the runs behind the numbers are counted"
+    assert "no full-mode spread of b measured yet" in cs.spread_note("ch01", "b", mode="full", out=tmp_path)
+    with pytest.raises(KeyError, match="no metric 'c'"):
+        cs.spread_note("ch01", "c", mode="full", out=tmp_path)
     with pytest.raises(KeyError, match="no metric 'c'"):
         cs.spread_note("ch01", "c", out=tmp_path)
 

@@ -236,6 +236,24 @@ def test_paired_models_start_equal_and_train_in_step():
     assert set(secs) == set(two_engines.ENGINES) and min(secs.values()) > 0
 
 
+def test_frozen_bias_hh_makes_the_summed_bias_move_as_b_h():
+    import copy
+
+    from rnn_book.analysis import two_engines
+
+    models = {e: m.double().cpu() for e, m in two_engines.paired_models(vocab_size=9, hidden_size=5, seed=1).items()}
+    free = copy.deepcopy(models["cudnn"])
+    free.rnn.rnn.bias_hh_l0.requires_grad_(True)
+    x, y = torch.randint(0, 9, (3, 6)), torch.randint(0, 9, (3, 6))
+    assert torch.equal(two_engines.effective_bias(models["scratch"]), models["scratch"].rnn.cell(0).b_h)
+    hh = models["cudnn"].rnn.rnn.bias_hh_l0.detach().clone()
+    mine, frozen, both = (two_engines.bias_step(m, x, y) for m in (models["scratch"], models["cudnn"], free))
+    assert mine.abs().max() > 0, "the step moves the bias at all"
+    assert torch.equal(models["cudnn"].rnn.rnn.bias_hh_l0, hh), "a frozen bias_hh stays where it was"
+    assert torch.allclose(frozen, mine, rtol=1e-12, atol=1e-15)
+    assert torch.allclose(both, 2 * mine, rtol=1e-12, atol=1e-15), "two learning biases: twice the step"
+
+
 def test_exact_float32_restores_the_setting():
     from rnn_book.analysis import two_engines
 

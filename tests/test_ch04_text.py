@@ -328,3 +328,19 @@ def test_the_bar_is_the_trigram_in_quick_mode_and_the_best_ngram_in_full(monkeyp
     monkeypatch.setenv("RNN_BOOK_QUICK", "0")
     assert textgen_spread.bar(rows) == ("5-gram, kneser_ney", 4.5)
     assert textgen_spread.limits("quick")["lstm / bar"] == 1.0
+
+
+@pytest.mark.parametrize("s", [0, 1, 2])
+def test_an_untrained_model_fails_the_temperature_word_check(s):
+    """The chapter's 'lower temperature, more real words' bar must be out of reach of an untrained LSTM."""
+    from rnn_book.tasks import sampling, textgen_spread
+
+    S = lm.config("moby_dick")
+    en = lm.load("moby_dick")
+    words = known_words(en.vocab.decode(en.train))
+    seed(s)
+    model = lm.build_model("lstm", len(en.vocab), S.hidden_size, embed_size=S.embed_size, num_layers=S.num_layers)
+    samples = sampling.write_samples(model, en.vocab, "The whale ", 400, generator=torch.Generator().manual_seed(s))
+    diff = word_share(samples["T = 0.5"], words) - word_share(samples["T = 1.5"], words)
+    for mode in ("quick", "full"):
+        assert diff <= textgen_spread.limits(mode)["words T=0.5 - T=1.5"], f"seed {s}: untrained, {diff:.3f}"

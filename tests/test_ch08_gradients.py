@@ -391,3 +391,13 @@ def test_spread_study_merges_runs_of_several_processes(tmp_path, monkeypatch):
     assert [(r["seed"], r["threads"]) for r in runs] == [(0, 1), (1, 1), (0, 2)]
     with pytest.raises(ValueError, match="quick-mode study"):
         S.spread_study([0], [1], quick=False, path=out, log=None)
+
+
+@pytest.mark.parametrize("name", ["longrange", "ch08_spread", "ch08_spread_quick"])
+def test_the_shipped_results_carry_what_chapter_8_reads(name):
+    """The chapter prints these fields of each file's header and reads these of every run."""
+    study = LR.load_results(name)
+    need = {"command", "mode", "device", "torch", "seeds", "threads"} | ({"every run"} if name == "longrange" else set())
+    assert need <= set(study["meta"]), f"{name}: meta lacks {sorted(need - set(study['meta']))}"
+    run_keys = {"task", "model", "T", "loss / baseline", "seed", "threads"} if name == "longrange" else {"measures"}
+    assert all(run_keys <= set(r) for r in study["runs"]), f"{name}: a run lacks one of {sorted(run_keys)}"

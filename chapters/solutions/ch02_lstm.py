@@ -5,7 +5,7 @@ import torch
 
 
 def lstm_param_count(input_size, hidden_size):
-    # four gates (i, f, g, o), each: W_x (hidden x input), W_h (hidden x hidden), bias_ih and bias_hh
+    # four blocks (gates i, f, o and the candidate g), each: W_x (hidden x input), W_h (hidden x hidden), bias_ih and bias_hh
     return 4 * (hidden_size * input_size + hidden_size * hidden_size + 2 * hidden_size)
 
 

@@ -7,7 +7,7 @@ def stacked_bilstm_params(input_size, hidden_size, num_layers, bidirectional):
     total = 0
     for layer in range(num_layers):
         inputs = input_size if layer == 0 else D * hidden_size
-        # four gates, each with input weights, hidden weights and two bias vectors, per direction
+        # four blocks (three gates and the candidate), each with input weights, hidden weights and two bias vectors, per direction
         total += D * 4 * (hidden_size * inputs + hidden_size * hidden_size + 2 * hidden_size)
     return total
 

@@ -360,13 +360,25 @@ def spread_note(chapter: str, *metrics: str, fmt: str = ".3g", mode: str | None 
     study = load(chapter, out)
     runs = [r for r in study["runs"] if r["mode"] == mode]
     if not runs:
-        return f"(no {mode}-mode spread measured yet: run `python -m rnn_book cell-spread --chapter {int(chapter[2:])}`)"
+        flag = " --quick" if mode == "quick" else ""
+        return f"(no {mode}-mode spread measured yet: run `python -m rnn_book cell-spread --chapter {int(chapter[2:])}{flag}`)"
     table = summary(study, mode)
-    parts = []
+    known = {k for m in ("full", "quick") for k in summary(study, m)}
+    parts, missing = [], []
     for k in metrics:
-        if k not in table:
-            raise KeyError(f"spread_note: {chapter} has no metric {k!r}; it has {sorted(table)}")
+        if k not in known:
+            raise KeyError(f"spread_note: {chapter} has no metric {k!r}; it has {sorted(known)}")
+        if k not in table:                         # measured in the other mode only
+            missing.append(k)
+            continue
         parts.append(f"{k} from {format(table[k]['min'], fmt)} to {format(table[k]['max'], fmt)}")
+    if not parts:
+        flag = " --quick" if mode == "quick" else ""
+        return (f"(no {mode}-mode spread of {', '.join(missing)} measured yet: run "
+                f"`python -m rnn_book cell-spread --chapter {int(chapter[2:])}{flag}`)")
+    if missing:
+        parts.append(f"not measured in {mode} mode yet: {', '.join(missing)}")
+    runs = [r for r in runs if any(k in r["metrics"] for k in metrics)]        # the runs behind these numbers
     seeds, n_threads = sorted({r["seed"] for r in runs}), sorted({r["threads"] for r in runs})
     return (f"measured spread, {mode} mode, seeds {seeds} × threads {n_threads} ({len(runs)} runs, "
             f"results/{chapter}_spread.md): " + "; ".join(parts))

@@ -125,3 +125,22 @@ def step_seconds(models: dict[str, torch.nn.Module], x: torch.Tensor, y: torch.T
 
     with exact_float32():
         return interleaved({name: train_step(m) for name, m in models.items()}, repeats=repeats)
+
+
+def effective_bias(model: SequenceModel) -> torch.Tensor:
+    """The bias inside the tanh of a one-layer RNN model: ``b_h`` (scratch) or ``bias_ih + bias_hh`` (torch.nn)."""
+    layer = model.rnn
+    if hasattr(layer, "rnn"):                                  # the cuDNN engine wraps a torch.nn.RNN
+        return layer.rnn.bias_ih_l0 + layer.rnn.bias_hh_l0
+    return layer.cell(0).b_h
+
+
+def bias_step(model: SequenceModel, x: torch.Tensor, y: torch.Tensor, lr: float = 0.1) -> torch.Tensor:
+    """How far one plain SGD step on the batch ``(x, y)`` moves :func:`effective_bias` (frozen tensors stay)."""
+    before = effective_bias(model).detach().clone()
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
+    model.zero_grad()
+    logits, _ = model(x)
+    F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)).backward()
+    opt.step()
+    return effective_bias(model).detach() - before

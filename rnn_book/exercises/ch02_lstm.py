@@ -21,7 +21,8 @@ def ch02_lstm_param_count(fn):
             raise Wrong(f"for input {D}, hidden {H} you counted one bias vector per gate ({got}); torch.nn and "
                         f"cuDNN keep two, bias_ih and bias_hh, so the answer is {want}")
         raise Wrong(f"for input_size={D}, hidden_size={H} you gave {got}; torch.nn.LSTM has {want} "
-                    "(four gates, each with an input matrix, a hidden matrix and biases)")
+                    "(four blocks, three gates and the candidate, each with an input matrix, a hidden "
+                    "matrix and two biases)")
 
 
 @exercise

@@ -163,7 +163,8 @@ class FusedLSTMCell(FusedCell):
 
     def forward(self, xp_t, state):
         h, c = state
-        # all four gates in one product; one chunk (not four slices) so that backward is one concatenation
+        # all four blocks (three gates, the candidate) in one product; one chunk, not four slices, so that
+        # backward is one concatenation
         a_i, a_f, a_g, a_o = torch.addmm(xp_t, h, self.recurrent_weight(xp_t, h)).chunk(4, 1)
         i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
         # C_t = I_t ⊙ C̃_t + F_t ⊙ C_{t-1}                   (g is the candidate C̃_t)

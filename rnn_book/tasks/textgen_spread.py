@@ -26,7 +26,8 @@ CHECKS = (
     Check("lstm / bar", "<", 1.0, 1.0, "the LSTM beats the bar (full: best n-gram; quick: the 3-gram)"),
     Check("lstm / untrained", "<", 0.5, 0.5, "training lowered the validation perplexity"),
     Check("carried / reset", "<", 0.97, 0.97, "the carried hidden state helps predict the next characters"),
-    Check("words T=0.5 - T=1.5", ">", 0.0, 0.0, "a lower temperature writes more real words"),
+    # above what an untrained LSTM's samples reach (tests/test_ch04_text.py): a bar of 0 would let it pass
+    Check("words T=0.5 - T=1.5", ">", 0.2, 0.2, "a lower temperature writes more real words"),
     Check("words T=0.5", ">", 0.5, 0.5, "the trained model writes mostly real words"),
     Check("words T=0.5 - untrained", ">", 0.3, 0.3, "... and far more than the untrained one"),
     Check("distinct T=1 - greedy", ">", 0.0, 0.0, "greedy decoding repeats itself more than sampling"),
