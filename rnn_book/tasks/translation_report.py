@@ -265,6 +265,9 @@ def table_report(seeds, n_threads: int, results: Path, argv) -> dict:
     from ..settings import mode_name, threads
     from .sentences import baseline_scores
 
+    if n_threads < 1 or not seeds:
+        raise SystemExit(f"table: expected --threads of at least 1 and at least one seed; got --threads {n_threads} "
+                         f"and seeds {list(seeds)}")
     results.mkdir(parents=True, exist_ok=True)
     with threads(n_threads):
         report = {"command": command_line(argv), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
