@@ -366,6 +366,12 @@ def test_table_text_names_the_command_and_the_seeds_not_measured():
     assert "- seeds: 0 measured (of 0, 1, 2 asked for; not measured: 1, 2)" in text
     assert "| with attention, greedy | 8.00 |" in text and "| 0 | 1 | 3.00 / 8.00 | 5.00 |" in text
     assert "none yet" in R.table_text(report | {"runs": []})
+    verdict = R.attention_verdict(report)
+    assert "full mode, 1 seed(s) (0), 1 thread(s)" in verdict and "greedy +5.00 points (higher for 1 of 1 seeds)" in verdict
+    worse = json.loads(json.dumps(report))
+    worse["runs"][0]["measures"]["with attention"]["width 4"]["BLEU"] = 2.5
+    assert "beam 4 -1.50 points (higher for 0 of 1 seeds)" in R.attention_verdict(worse)
+    assert "No results table" in R.attention_verdict(None)
 
 
 def test_length_sorted_batches_cover_every_pair_once_and_pad_less():

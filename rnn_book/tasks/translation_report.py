@@ -285,6 +285,21 @@ def table_report(seeds, n_threads: int, results: Path, argv) -> dict:
     return report
 
 
+def attention_verdict(report: dict | None) -> str:
+    """What the results table says about attention, seed by seed, greedy and beam (Markdown)."""
+    if not report or not report["runs"]:
+        return "*No results table in `results/` yet: run `python -m rnn_book translation-report table`.*"
+    runs, margins = report["runs"], attention_margins(report["runs"])
+    seeds = ", ".join(str(r["seed"]) for r in runs)
+    said = []
+    for label in ("greedy", "beam 4"):
+        d = [m[f"margin {label}"] for m in margins]
+        said.append(f"{label} {_range(d, '{:+.2f}')} points (higher for {sum(x > 0 for x in d)} of {len(d)} seeds)")
+    return (f"`results/translation_sentences.json`: {report['mode']} mode, {len(runs)} seed(s) ({seeds}), "
+            f"{report['threads']} thread(s), {report['device']}. Test BLEU with attention minus without: "
+            + "; ".join(said) + ".")
+
+
 def table_results() -> dict | None:
     """The JSON behind ``results/translation_sentences.md`` (``None`` if it is missing)."""
     path = RESULTS / "translation_sentences.json"
