@@ -324,6 +324,8 @@ def merge(chapter: str, parts, results: Path, command: str) -> Path:
         if runs:
             lines += [f"## {mode} mode", "", f"Device: {runs[0]['device']}; torch {runs[0]['torch']}.", "",
                       table([summarise(r) for r in runs], floatfmt=".3g"), ""]
+        else:
+            lines += [f"## {mode} mode", "", "Not measured yet.", ""]
     out = results / f"{name}_spread.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     _log(f"wrote {out}")
@@ -340,7 +342,7 @@ def spread_records(chapter: str, mode: str) -> list[dict]:
 
 def _runs_line(runs: list[dict]) -> str:
     seeds, threads = sorted({r["seed"] for r in runs}), sorted({r["threads"] for r in runs})
-    return (f"{len(runs)} runs (seeds {', '.join(map(str, seeds))} × {' and '.join(map(str, threads))} thread(s)) "
+    return (f"{len(runs)} run{'' if len(runs) == 1 else 's'} (seeds {', '.join(map(str, seeds))} × {' and '.join(map(str, threads))} thread(s)) "
             f"on {runs[0]['device']}")
 
 
