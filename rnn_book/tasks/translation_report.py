@@ -5,8 +5,8 @@
     python -m rnn_book translation-report merge 05 part1.json part2.json ...   # results/05_translation_spread.md
     python -m rnn_book translation-report run sentences --attention additive --set hidden_size=96
 
-``table``: the issue-19 table on the held-out test sentences: baselines, the encoder–decoder without
-and with attention (greedy and beam), BLEU, chrF, parameters, training minutes, device, several seeds.
+``table``: the results table on the held-out test sentences: baselines, the encoder–decoder without
+and with attention (greedy and beam 4), BLEU, chrF, parameters, training minutes, device, several seeds.
 ``spread``: every training-dependent quantity a chapter asserts, for each seed and thread count, so that
 thresholds come from a measured spread; ``merge`` joins the parts into one file per chapter.
 ``run``: one training run with some settings changed, its scores as one JSON line.
@@ -342,8 +342,8 @@ def spread_records(chapter: str, mode: str) -> list[dict]:
 
 def _runs_line(runs: list[dict]) -> str:
     seeds, threads = sorted({r["seed"] for r in runs}), sorted({r["threads"] for r in runs})
-    return (f"{len(runs)} run{'' if len(runs) == 1 else 's'} (seeds {', '.join(map(str, seeds))} × {' and '.join(map(str, threads))} thread(s)) "
-            f"on {runs[0]['device']}")
+    return (f"{len(runs)} run{'' if len(runs) == 1 else 's'} (seeds {', '.join(map(str, seeds))} × "
+            f"{' and '.join(map(str, threads))} thread(s)) on {runs[0]['device']}")
 
 
 def _range(values, fmt="{}") -> str:
