@@ -407,7 +407,7 @@ def main(argv=None):
     sp.add_argument("--threads", type=int, default=1)
     sp.add_argument("--quick", action="store_true", help="quick-mode sizes (the quick-mode thresholds' spread)")
     sp.add_argument("--out", type=Path, required=True, help="JSON file of this part's records")
-    tb = sub.add_parser("table", help="results/translation_sentences.{md,json}: baselines and both models, several seeds")
+    tb = sub.add_parser("table", help="results/translation_sentences.{md,json}: baselines, both models, seeds")
     tb.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     tb.add_argument("--threads", type=int, default=1)
     tb.add_argument("--quick", action="store_true", help="quick-mode sizes (a check of the command, not results)")
