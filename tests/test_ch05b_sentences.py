@@ -375,9 +375,11 @@ def test_table_text_names_the_command_and_the_seeds_not_measured():
     verdict = R.attention_verdict(report)
     assert "full mode, 1 seed(s) (0), 1 thread(s)" in verdict
     assert "greedy +5.00 points (higher for 1 of 1 seeds)" in verdict
+    assert "baseline scores 8.70; attention with beam 4 scores 9.00, above it for 1 of 1 seeds" in verdict
     worse = json.loads(json.dumps(report))
     worse["runs"][0]["measures"]["with attention"]["width 4"]["BLEU"] = 2.5
     assert "beam 4 -1.50 points (higher for 0 of 1 seeds)" in R.attention_verdict(worse)
+    assert "scores 2.50, above it for 0 of 1 seeds" in R.attention_verdict(worse)
     assert "No results table" in R.attention_verdict(None)
 
 

@@ -295,9 +295,15 @@ def attention_verdict(report: dict | None) -> str:
     for label in ("greedy", "beam 4"):
         d = [m[f"margin {label}"] for m in margins]
         said.append(f"{label} {_range(d, '{:+.2f}')} points (higher for {sum(x > 0 for x in d)} of {len(d)} seeds)")
-    return (f"`results/translation_sentences.json`: {report['mode']} mode, {len(runs)} seed(s) ({seeds}), "
+    text = (f"`results/translation_sentences.json`: {report['mode']} mode, {len(runs)} seed(s) ({seeds}), "
             f"{report['threads']} thread(s), {report['device']}. Test BLEU with attention minus without: "
             + "; ".join(said) + ".")
+    if "nearest neighbour" in report["baselines"]:
+        floor = report["baselines"]["nearest neighbour"]["BLEU"]
+        best = [r["measures"]["with attention"]["width 4"]["BLEU"] for r in runs]
+        text += (f" The nearest-neighbour baseline scores {floor:.2f}; attention with beam 4 scores "
+                 f"{_range(best, '{:.2f}')}, above it for {sum(b > floor for b in best)} of {len(best)} seeds.")
+    return text
 
 
 def table_results() -> dict | None:
