@@ -300,7 +300,7 @@ def test_merge_writes_the_spread_and_the_table_and_the_note_reads_them(tmp_path,
         assert "## full mode" in text and "## quick mode" in text and text.count("\n| ") >= 8
         assert len(json.loads((tmp_path / f"{R.CHAPTERS[chapter]}_spread.json").read_text())) == 7
     note = R.spread_note("05")
-    assert "6 runs (seeds 0, 1, 2 × 1 and 2 thread(s))" in note and "wrong held-out numbers 10 to 12 of 2000" in note
+    assert "6 runs (1 thread: seeds 0, 1, 2; 2 threads: seeds 0, 1, 2)" in note and "wrong held-out numbers 10 to 12 of 2000" in note
     assert "6 of 6 runs made mistakes" in note and "in 6 of them numbers from 10,000 up" in note
     assert "with the fixed context and 5 with attention" in R.spread_note("05b")
     assert not (tmp_path / "translation_sentences.md").exists(), "the results table has one writer: the table command"
@@ -309,7 +309,7 @@ def test_merge_writes_the_spread_and_the_table_and_the_note_reads_them(tmp_path,
     text = R.merge("05b", [part], tmp_path, "merge").read_text()
     assert "## full mode\n\nNot measured yet." in text and "| 0 | 1 |" in text
     monkeypatch.setenv("RNN_BOOK_QUICK", "1")
-    assert "quick mode, 1 run (seeds 0 × 1 thread(s))" in R.spread_note("05b")
+    assert "quick mode, 1 run (1 thread: seed 0)" in R.spread_note("05b")
     assert "missing" in R.read("nothing-here.md")
 
 

@@ -347,9 +347,14 @@ def spread_records(chapter: str, mode: str) -> list[dict]:
 
 
 def _runs_line(runs: list[dict]) -> str:
-    seeds, threads = sorted({r["seed"] for r in runs}), sorted({r["threads"] for r in runs})
-    return (f"{len(runs)} run{'' if len(runs) == 1 else 's'} (seeds {', '.join(map(str, seeds))} × "
-            f"{' and '.join(map(str, threads))} thread(s)) on {runs[0]['device']}")
+    """'4 runs (1 thread: seeds 0, 1, 2; 2 threads: seed 0) on <device>': which seeds ran at which thread count."""
+    groups = []
+    for n in sorted({r["threads"] for r in runs}):
+        seeds = sorted({r["seed"] for r in runs if r["threads"] == n})
+        groups.append(f"{n} thread{'' if n == 1 else 's'}: seed{'' if len(seeds) == 1 else 's'} "
+                      + ", ".join(map(str, seeds)))
+    devices = " and ".join(sorted({r["device"] for r in runs}))
+    return f"{len(runs)} run{'' if len(runs) == 1 else 's'} ({'; '.join(groups)}) on {devices}"
 
 
 def _range(values, fmt="{}") -> str:
