@@ -305,11 +305,12 @@ def test_merge_writes_the_spread_and_the_table_and_the_note_reads_them(tmp_path,
     assert "with the fixed context and 5 with attention" in R.spread_note("05b")
     assert not (tmp_path / "translation_sentences.md").exists(), "the results table has one writer: the table command"
     part = tmp_path / "quick-only.json"
-    part.write_text(json.dumps([_record("05b", 0, 1, "quick")]))
+    part.write_text(json.dumps([_record("05b", 0, 1, "quick"), _record("05b", 1, 1, "quick"),
+                                _record("05b", 0, 2, "quick")]))
     text = R.merge("05b", [part], tmp_path, "merge").read_text()
     assert "## full mode\n\nNot measured yet." in text and "| 0 | 1 |" in text
     monkeypatch.setenv("RNN_BOOK_QUICK", "1")
-    assert "quick mode, 1 run (1 thread: seed 0)" in R.spread_note("05b")
+    assert "quick mode, 3 runs (1 thread: seeds 0, 1; 2 threads: seed 0)" in R.spread_note("05b")
     assert "missing" in R.read("nothing-here.md")
 
 

@@ -125,9 +125,9 @@ def spread(chapter: str, seeds, n_threads: int, out: Path, argv) -> list[dict]:
     for seed in seeds:
         t0 = time.perf_counter()
         with threads(n_threads):
-            measures = measure(chapter, seed)
+            measures, device = measure(chapter, seed), _device()      # the device line names the thread count
         records.append({"chapter": chapter, "mode": mode_name(), "seed": seed, "threads": n_threads,
-                        "device": _device(), "torch": torch.__version__, "minutes": (time.perf_counter() - t0) / 60,
+                        "device": device, "torch": torch.__version__, "minutes": (time.perf_counter() - t0) / 60,
                         "command": command_line(argv), "measures": measures})
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
