@@ -300,13 +300,88 @@ def test_merge_writes_the_spread_and_the_table_and_the_note_reads_them(tmp_path,
         assert "## full mode" in text and "## quick mode" in text and text.count("\n| ") >= 8
         assert len(json.loads((tmp_path / f"{R.CHAPTERS[chapter]}_spread.json").read_text())) == 7
     note = R.spread_note("05")
-    assert "6 runs (seeds 0, 1, 2 × 1 and 2 thread(s))" in note and "wrong held-out numbers 10 to 12 of 2000" in note
+    assert "6 runs (1 thread: seeds 0, 1, 2; 2 threads: seeds 0, 1, 2)" in note and "wrong held-out numbers 10 to 12 of 2000" in note
     assert "6 of 6 runs made mistakes" in note and "in 6 of them numbers from 10,000 up" in note
     assert "with the fixed context and 5 with attention" in R.spread_note("05b")
-    table_md = (tmp_path / "translation_sentences.md").read_text()
-    assert "| with attention, greedy | 9.00 (8.00–10.00) |" in table_md and "nearest neighbour" in table_md
-    assert "seeds [0, 1, 2] × threads [1, 2]" in table_md
+    assert not (tmp_path / "translation_sentences.md").exists(), "the results table has one writer: the table command"
+    part = tmp_path / "quick-only.json"
+    part.write_text(json.dumps([_record("05b", 0, 1, "quick"), _record("05b", 1, 1, "quick"),
+                                _record("05b", 0, 2, "quick")]))
+    text = R.merge("05b", [part], tmp_path, "merge").read_text()
+    assert "## full mode\n\nNot measured yet." in text and "| 0 | 1 |" in text
+    monkeypatch.setenv("RNN_BOOK_QUICK", "1")
+    assert "quick mode, 3 runs (1 thread: seeds 0, 1; 2 threads: seed 0)" in R.spread_note("05b")
     assert "missing" in R.read("nothing-here.md")
+
+
+# -- the report: the results table of the sentence models -----------------------------------------------------
+def test_sentence_table_gives_mean_and_range_over_seeds_and_the_margins():
+    from rnn_book.tasks import translation_report as R
+
+    runs = [_record("05b", s, 1) for s in (0, 1, 2)]
+    rows = {r["system"]: r for r in R.sentence_table(runs, {"nearest neighbour": {"BLEU": 8.7, "chrF": 10.3}})}
+    assert rows["with attention, greedy"]["BLEU"] == "9.00 (8.00–10.00)"
+    assert rows["encoder–decoder, beam 4"]["BLEU"] == "4.00 (4.00–4.00)"
+    assert rows["encoder–decoder, greedy"]["training minutes"] == "2.02 (2.00–2.03)"
+    assert rows["nearest neighbour"]["BLEU"] == "8.70" and rows["nearest neighbour"]["parameters"] == "–"
+    assert R.sentence_table(runs[:1], {})[0]["BLEU"] == "3.00", "one seed: no range"
+    margins = R.attention_margins(runs)
+    assert [m["margin greedy"] for m in margins] == [5.0, 5.0, 5.0]
+    assert [m["margin beam 4"] for m in margins] == [5.0, 5.0, 5.0]
+
+
+def test_table_command_writes_both_files_after_every_seed(tmp_path, monkeypatch):
+    import dataclasses
+
+    from rnn_book.tasks import translation_report as R
+
+    tiny = dataclasses.replace(T.config(), epochs=1, hidden_size=8, embed_size=4, max_train=40, glosses=False)
+    real_pairs = hsk.pairs
+    monkeypatch.setattr(T, "config", lambda: tiny)
+    monkeypatch.setattr(hsk, "pairs", lambda split: real_pairs(split)[:12])       # a few valid and test sentences
+    monkeypatch.setattr(T, "baseline_scores", lambda: {"nearest neighbour": {"BLEU": 8.7, "chrF": 10.3}})
+    monkeypatch.setenv("RNN_BOOK_QUICK", "1")
+    written = []
+    monkeypatch.setattr(R, "table_text", lambda report: written.append(len(report["runs"])) or "table")
+    report = R.main(["table", "--quick", "--seeds", "0", "1", "--results", str(tmp_path)])
+    assert written == [1, 2], "the files are rewritten after each seed"
+    saved = json.loads((tmp_path / "translation_sentences.json").read_text(encoding="utf-8"))
+    assert saved == json.loads(json.dumps(report, ensure_ascii=False))
+    assert saved["command"] == f"python -m rnn_book translation-report table --quick --seeds 0 1 --results {tmp_path}"
+    assert saved["mode"] == "quick" and saved["seeds"] == [0, 1] and saved["threads"] == 1
+    assert [r["seed"] for r in saved["runs"]] == [0, 1] and saved["device"].startswith(("cpu", "cuda"))
+    for r in saved["runs"]:
+        for name in ("encoder–decoder", "with attention"):
+            m = r["measures"][name]
+            assert m["epochs"] == 1 and m["parameters"] > 0 and m["seconds"] > 0
+            assert 0 <= m["width 1"]["BLEU"] <= 100 and 0 <= m["width 4"]["chrF"] <= 100
+        assert r["measures"]["with attention"]["parameters"] > r["measures"]["encoder–decoder"]["parameters"]
+    assert (tmp_path / "translation_sentences.md").read_text(encoding="utf-8") == "table"
+    with pytest.raises(SystemExit, match="expected --threads of at least 1"):
+        R.main(["table", "--threads", "0", "--results", str(tmp_path)])
+
+
+def test_table_text_names_the_command_and_the_seeds_not_measured():
+    from rnn_book.tasks import translation_report as R
+
+    report = {"command": "python -m rnn_book translation-report table --seeds 0 1 2", "date": "2026-01-01 00:00 UTC",
+              "device": "cpu (1 threads)", "torch": "2", "mode": "full", "seeds": [0, 1, 2], "threads": 1,
+              "baselines": {"nearest neighbour": {"BLEU": 8.7, "chrF": 10.3}}, "runs": [_record("05b", 0, 1)]}
+    text = R.table_text(report)
+    assert "- command: `python -m rnn_book translation-report table --seeds 0 1 2`" in text
+    assert "- mode: full" in text and "- threads: 1" in text and "- device: cpu (1 threads)" in text
+    assert "- seeds: 0 measured (of 0, 1, 2 asked for; not measured: 1, 2)" in text
+    assert "| with attention, greedy | 8.00 |" in text and "| 0 | 1 | 3.00 / 8.00 | 5.00 |" in text
+    assert "none yet" in R.table_text(report | {"runs": []})
+    verdict = R.attention_verdict(report)
+    assert "full mode, 1 seed(s) (0), 1 thread(s)" in verdict
+    assert "greedy +5.00 points (higher for 1 of 1 seeds)" in verdict
+    assert "baseline scores 8.70; attention with beam 4 scores 9.00, above it for 1 of 1 seeds" in verdict
+    worse = json.loads(json.dumps(report))
+    worse["runs"][0]["measures"]["with attention"]["width 4"]["BLEU"] = 2.5
+    assert "beam 4 -1.50 points (higher for 0 of 1 seeds)" in R.attention_verdict(worse)
+    assert "scores 2.50, above it for 0 of 1 seeds" in R.attention_verdict(worse)
+    assert "No results table" in R.attention_verdict(None)
 
 
 def test_length_sorted_batches_cover_every_pair_once_and_pad_less():

@@ -1,12 +1,12 @@
 """Long runs of the translation chapters (5 and 5b), written to ``results/``.
 
-    python -m rnn_book translation-report table                    # results/translation_sentences.md (+ .json)
+    python -m rnn_book translation-report table --seeds 0 1 2 --threads 1   # results/translation_sentences.md (+ .json)
     python -m rnn_book translation-report spread 05 --seeds 0 1 2 --threads 1 --out part.json
     python -m rnn_book translation-report merge 05 part1.json part2.json ...   # results/05_translation_spread.md
     python -m rnn_book translation-report run sentences --attention additive --set hidden_size=96
 
-``table``: the issue-19 table on the held-out test sentences: baselines, the encoder–decoder without
-and with attention (greedy and beam), BLEU, chrF, parameters, training minutes, device, several seeds.
+``table``: the results table on the held-out test sentences: baselines, the encoder–decoder without
+and with attention (greedy and beam 4), BLEU, chrF, parameters, training minutes, device, several seeds.
 ``spread``: every training-dependent quantity a chapter asserts, for each seed and thread count, so that
 thresholds come from a measured spread; ``merge`` joins the parts into one file per chapter.
 ``run``: one training run with some settings changed, its scores as one JSON line.
@@ -125,9 +125,9 @@ def spread(chapter: str, seeds, n_threads: int, out: Path, argv) -> list[dict]:
     for seed in seeds:
         t0 = time.perf_counter()
         with threads(n_threads):
-            measures = measure(chapter, seed)
+            measures, device = measure(chapter, seed), _device()      # the device line names the thread count
         records.append({"chapter": chapter, "mode": mode_name(), "seed": seed, "threads": n_threads,
-                        "device": _device(), "torch": torch.__version__, "minutes": (time.perf_counter() - t0) / 60,
+                        "device": device, "torch": torch.__version__, "minutes": (time.perf_counter() - t0) / 60,
                         "command": command_line(argv), "measures": measures})
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -172,27 +172,148 @@ def summary_05b(r: dict) -> dict:
     return row
 
 
-def sentence_table(records: list[dict], baselines: dict) -> list[dict]:
-    """The issue-19 table: one row per system, mean and range over the runs, parameters, minutes, device."""
-    def spread_of(values):
-        return f"{statistics.mean(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+SYSTEMS = (("encoder–decoder", None), ("with attention", "additive"))      # name -> attention score
+WIDTHS = (1, 4)                                                              # greedy, beam 4
 
-    rows = [{"system": k, "BLEU": f"{v['BLEU']:.2f}", "chrF": f"{v['chrF']:.2f}", "parameters": 0,
-             "training minutes": 0.0, "device": "cpu"} for k, v in baselines.items()]
-    for name in ("encoder–decoder", "with attention"):
-        for width in (1, 4):
-            runs = [r["measures"][name] for r in records]
-            rows.append({"system": f"{name}, {'greedy' if width == 1 else 'beam 4'}",
-                         "BLEU": spread_of([x[f"width {width}"]["BLEU"] for x in runs]),
-                         "chrF": spread_of([x[f"width {width}"]["chrF"] for x in runs]),
+
+def table_measures(seed: int) -> dict:
+    """Train the two sentence models with ``seed``: test BLEU and chrF (greedy, beam 4), parameters, seconds."""
+    from ..data import hsk
+    from ..train import count_parameters
+    from . import sentences as T
+
+    S, test = T.config(), hsk.pairs("test")
+    texts, refs = [p.en for p in test], [p.zh for p in test]
+    out = {}
+    for name, score in SYSTEMS:
+        run = T.train(S, score, seed=seed, on_epoch=lambda e, h: _log(
+            f"seed {seed}, {name}, epoch {e + 1}: {h.seconds[-1]:.1f} s, valid loss {h.valid[-1]['valid loss']:.3f}"))
+        out[name] = {"parameters": count_parameters(run.model), "seconds": run.seconds,
+                     "epochs": len(run.history.train_loss), "best epoch": run.history.best_epoch}
+        for width in WIDTHS:
+            out[name][f"width {width}"] = T.scores(T.translate(run, texts, width=width, alpha=S.alpha), refs)
+    return out
+
+
+def _mean_range(values) -> str:
+    """'mean (min–max)' of ``values``; just the value when there is one."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def sentence_table(records: list[dict], baselines: dict) -> list[dict]:
+    """The results table: one row per system, mean (min–max) over the runs, parameters, minutes, device."""
+    rows = [{"system": k, "BLEU": f"{v['BLEU']:.2f}", "chrF": f"{v['chrF']:.2f}", "parameters": "–",
+             "training minutes": "–", "device": "cpu (no training)"} for k, v in baselines.items()]
+    for name, _ in SYSTEMS:
+        runs = [r["measures"][name] for r in records]
+        for width in WIDTHS:
+            rows.append({"system": f"{name}, {'greedy' if width == 1 else f'beam {width}'}",
+                         "BLEU": _mean_range([x[f"width {width}"]["BLEU"] for x in runs]),
+                         "chrF": _mean_range([x[f"width {width}"]["chrF"] for x in runs]),
                          "parameters": runs[0]["parameters"],
-                         "training minutes": statistics.mean(x["seconds"] for x in runs) / 60,
+                         "training minutes": _mean_range([x["seconds"] / 60 for x in runs]),
                          "device": records[0]["device"]})
     return rows
 
 
+def attention_margins(records: list[dict]) -> list[dict]:
+    """Per run: test BLEU without and with attention (greedy and beam 4) and attention's margin."""
+    rows = []
+    for r in records:
+        plain, att = r["measures"]["encoder–decoder"], r["measures"]["with attention"]
+        row = {"seed": r["seed"], "threads": r["threads"]}
+        for width in WIDTHS:
+            key, label = f"width {width}", "greedy" if width == 1 else f"beam {width}"
+            row[f"BLEU {label}: without / with"] = f"{plain[key]['BLEU']:.2f} / {att[key]['BLEU']:.2f}"
+            row[f"margin {label}"] = att[key]["BLEU"] - plain[key]["BLEU"]
+        rows.append(row)
+    return rows
+
+
+def table_text(report: dict) -> str:
+    """The Markdown of ``results/translation_sentences.md`` from the JSON ``report``."""
+    from ..plots import table
+
+    runs = report["runs"]
+    measured = [r["seed"] for r in runs]
+    missing = [s for s in report["seeds"] if s not in measured]
+    lines = ["# Translating HSK sentences: results on the held-out test split", "",
+             f"- command: `{report['command']}`", f"- date: {report['date']}", f"- device: {report['device']}",
+             f"- torch: {report['torch']}", f"- mode: {report['mode']}",
+             f"- seeds: {', '.join(map(str, measured)) or 'none yet'} measured"
+             + (f" (of {', '.join(map(str, report['seeds']))} asked for; not measured: "
+                f"{', '.join(map(str, missing))})" if missing else ""),
+             f"- threads: {report['threads']}", "",
+             "BLEU (sacrebleu, tokenize=\"zh\") and chrF on the test split; for the trained models the mean and, "
+             "in brackets, the range over the seeds. The baselines have no seed and train nothing.", ""]
+    if runs:
+        lines += [table(sentence_table(runs, report["baselines"]), floatfmt=".2f"), "",
+                  "Test BLEU of each seed, without and with attention:", "",
+                  table(attention_margins(runs), floatfmt=".2f"), ""]
+    return "\n".join(lines)
+
+
+def table_report(seeds, n_threads: int, results: Path, argv) -> dict:
+    """Measure :func:`table_measures` for each seed and rewrite ``results/translation_sentences.{json,md}``
+    after every seed, so that a stopped run leaves the seeds it finished."""
+    from datetime import datetime, timezone
+
+    import torch
+
+    from ..settings import mode_name, threads
+    from .sentences import baseline_scores
+
+    if n_threads < 1 or not seeds:
+        raise SystemExit(f"table: expected --threads of at least 1 and at least one seed; got --threads {n_threads} "
+                         f"and seeds {list(seeds)}")
+    results.mkdir(parents=True, exist_ok=True)
+    with threads(n_threads):
+        report = {"command": command_line(argv), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                  "device": _device(), "torch": torch.__version__, "mode": mode_name(), "seeds": list(seeds),
+                  "threads": n_threads, "baselines": baseline_scores(), "runs": []}
+        for seed in seeds:
+            t0 = time.perf_counter()
+            measures = table_measures(seed)
+            report["runs"].append({"seed": seed, "threads": n_threads, "device": report["device"],
+                                   "minutes": (time.perf_counter() - t0) / 60, "measures": measures})
+            (results / "translation_sentences.json").write_text(json.dumps(report, ensure_ascii=False, indent=1),
+                                                                encoding="utf-8")
+            (results / "translation_sentences.md").write_text(table_text(report), encoding="utf-8")
+            _log(f"seed {seed}: {report['runs'][-1]['minutes']:.1f} min -> {results / 'translation_sentences.md'}")
+    return report
+
+
+def attention_verdict(report: dict | None) -> str:
+    """What the results table says about attention, seed by seed, greedy and beam (Markdown)."""
+    if not report or not report["runs"]:
+        return "*No results table in `results/` yet: run `python -m rnn_book translation-report table`.*"
+    runs, margins = report["runs"], attention_margins(report["runs"])
+    seeds = ", ".join(str(r["seed"]) for r in runs)
+    said = []
+    for label in ("greedy", "beam 4"):
+        d = [m[f"margin {label}"] for m in margins]
+        said.append(f"{label} {_range(d, '{:+.2f}')} points (higher for {sum(x > 0 for x in d)} of {len(d)} seeds)")
+    text = (f"`results/translation_sentences.json`: {report['mode']} mode, {len(runs)} seed(s) ({seeds}), "
+            f"{report['threads']} thread(s), {report['device']}. Test BLEU with attention minus without: "
+            + "; ".join(said) + ".")
+    if "nearest neighbour" in report["baselines"]:
+        floor = report["baselines"]["nearest neighbour"]["BLEU"]
+        best = [r["measures"]["with attention"]["width 4"]["BLEU"] for r in runs]
+        text += (f" The nearest-neighbour baseline scores {floor:.2f}; attention with beam 4 scores "
+                 f"{_range(best, '{:.2f}')}, above it for {sum(b > floor for b in best)} of {len(best)} seeds.")
+    return text
+
+
+def table_results() -> dict | None:
+    """The JSON behind ``results/translation_sentences.md`` (``None`` if it is missing)."""
+    path = RESULTS / "translation_sentences.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def merge(chapter: str, parts, results: Path, command: str) -> Path:
-    """Join spread parts into ``results/<chapter>_spread.json`` and a readable ``.md``; for 05b also the table."""
+    """Join spread parts into ``results/<chapter>_spread.json`` and a readable ``.md``."""
     from ..plots import table
 
     records = [r for part in parts for r in json.loads(Path(part).read_text(encoding="utf-8"))]
@@ -209,22 +330,11 @@ def merge(chapter: str, parts, results: Path, command: str) -> Path:
         if runs:
             lines += [f"## {mode} mode", "", f"Device: {runs[0]['device']}; torch {runs[0]['torch']}.", "",
                       table([summarise(r) for r in runs], floatfmt=".3g"), ""]
+        else:
+            lines += [f"## {mode} mode", "", "Not measured yet.", ""]
     out = results / f"{name}_spread.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     _log(f"wrote {out}")
-    full = [r for r in records if r["mode"] == "full"]
-    if chapter == "05b" and full:
-        from .sentences import baseline_scores
-
-        seeds = sorted({r["seed"] for r in full})
-        threads_ = sorted({r["threads"] for r in full})
-        text = ["# Translating HSK sentences: results on the held-out test split", "",
-                f"Full mode, {len(full)} runs (seeds {seeds} × threads {threads_}): mean and, in brackets, the range "
-                f"over the runs. Device: {full[0]['device']}; torch {full[0]['torch']}. BLEU (tokenize=\"zh\") and "
-                f"chrF by sacrebleu. Written by `{command}`.", "",
-                table(sentence_table(full, baseline_scores()), floatfmt=".2f"), ""]
-        (results / "translation_sentences.md").write_text("\n".join(text), encoding="utf-8")
-        _log(f"wrote {results / 'translation_sentences.md'}")
     return out
 
 
@@ -237,9 +347,14 @@ def spread_records(chapter: str, mode: str) -> list[dict]:
 
 
 def _runs_line(runs: list[dict]) -> str:
-    seeds, threads = sorted({r["seed"] for r in runs}), sorted({r["threads"] for r in runs})
-    return (f"{len(runs)} runs (seeds {', '.join(map(str, seeds))} × {' and '.join(map(str, threads))} thread(s)) "
-            f"on {runs[0]['device']}")
+    """'4 runs (1 thread: seeds 0, 1, 2; 2 threads: seed 0) on <device>': which seeds ran at which thread count."""
+    groups = []
+    for n in sorted({r["threads"] for r in runs}):
+        seeds = sorted({r["seed"] for r in runs if r["threads"] == n})
+        groups.append(f"{n} thread{'' if n == 1 else 's'}: seed{'' if len(seeds) == 1 else 's'} "
+                      + ", ".join(map(str, seeds)))
+    devices = " and ".join(sorted({r["device"] for r in runs}))
+    return f"{len(runs)} run{'' if len(runs) == 1 else 's'} ({'; '.join(groups)}) on {devices}"
 
 
 def _range(values, fmt="{}") -> str:
@@ -303,6 +418,11 @@ def main(argv=None):
     sp.add_argument("--threads", type=int, default=1)
     sp.add_argument("--quick", action="store_true", help="quick-mode sizes (the quick-mode thresholds' spread)")
     sp.add_argument("--out", type=Path, required=True, help="JSON file of this part's records")
+    tb = sub.add_parser("table", help="results/translation_sentences.{md,json}: baselines, both models, seeds")
+    tb.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    tb.add_argument("--threads", type=int, default=1)
+    tb.add_argument("--quick", action="store_true", help="quick-mode sizes (a check of the command, not results)")
+    tb.add_argument("--results", type=Path, default=RESULTS)
     mg = sub.add_parser("merge", help="join spread parts into results/<chapter>_spread.{json,md}")
     mg.add_argument("chapter", choices=sorted(CHAPTERS))
     mg.add_argument("parts", type=Path, nargs="+")
@@ -312,6 +432,9 @@ def main(argv=None):
     if args.what == "spread":
         os.environ["RNN_BOOK_QUICK"] = "1" if args.quick else "0"
         return spread(args.chapter, args.seeds, args.threads, args.out, argv)
+    if args.what == "table":
+        os.environ["RNN_BOOK_QUICK"] = "1" if args.quick else "0"
+        return table_report(args.seeds, args.threads, args.results, argv)
     if args.what == "merge":
         return merge(args.chapter, args.parts, args.results, command_line(argv))
     if args.what == "run":
