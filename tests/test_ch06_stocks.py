@@ -165,3 +165,15 @@ def test_spread_records_merge_and_summarise(tmp_path):
         spread.Check("x", "==", 1, 1, "")
     with pytest.raises(FileNotFoundError, match="spread command"):
         spread.load(tmp_path / "none.json")
+
+
+def test_spread_command_saves_every_run_of_the_grid(tmp_path, monkeypatch):
+    from rnn_book.tasks import spread
+
+    monkeypatch.setenv("RNN_BOOK_QUICK", "1")
+    checks = (spread.Check("x", "<", 10.0, 10.0, "small"),)
+    paths = spread.command(["--mode", "quick", "--seeds", "0", "1", "--threads", "1", "--out", str(tmp_path)],
+                           "ch99_spread", "python -m rnn_book x-spread", 99, lambda s: {"x": float(s)}, checks, "Doc.")
+    records = spread.load(tmp_path / "ch99_spread.json")
+    assert sorted(r["seed"] for r in records) == [0, 1] and all(r["mode"] == "quick" for r in records)
+    assert any(str(p).endswith(".md") for p in paths) and "Chapter 99" in (tmp_path / "ch99_spread.md").read_text()

@@ -9,12 +9,10 @@ records go to ``results/ch07_spread.json`` and the summary to ``results/ch07_spr
 """
 from __future__ import annotations
 
-import argparse
 import functools
-import os
 
 from . import ctc, speech, speech_recipes as R
-from .spread import Check, measure_grid, thresholds, write
+from .spread import Check, command, thresholds
 
 NAME = "ch07_spread"
 
@@ -62,16 +60,4 @@ def measure(seed: int) -> dict[str, float]:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m rnn_book speech-spread", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mode", choices=("quick", "full"), required=True)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--out", default=None, help="folder for the JSON and Markdown files (default: results/)")
-    args = ap.parse_args(argv)
-    os.environ["RNN_BOOK_QUICK"] = "1" if args.mode == "quick" else "0"
-    save = lambda recs: write(NAME, recs, CHECKS, "Chapter 7: spread of the asserted numbers over seeds and threads",
-                              "python -m rnn_book speech-spread --mode quick|full --seeds ... --threads ...", args.out)
-    records = measure_grid(measure, args.seeds, args.threads, on_record=lambda r: save([r]))
-    paths = save(records)
-    print("wrote", *paths)
-    return paths
+    return command(argv, NAME, "python -m rnn_book speech-spread", 7, measure, CHECKS, __doc__)

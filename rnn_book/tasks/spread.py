@@ -211,3 +211,26 @@ def results_file(name: str) -> Path:
         raise FileNotFoundError(f"{path} is missing: the book's results/ folder comes with the repository "
                                 "(run the chapter from a clone of it)")
     return path
+
+
+def command(argv, name: str, prog: str, chapter: int, measure: Callable[[int], Mapping[str, float]],
+            checks: Iterable[Check], doc: str):
+    """The command line of a chapter's spread study: ``--mode``, ``--seeds``, ``--threads``, ``--out``.
+
+    Every record is saved as soon as it is measured, so a stopped study keeps what it finished.
+    """
+    import argparse
+
+    ap = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+    ap.add_argument("--mode", choices=("quick", "full"), required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--out", default=None, help="folder for the JSON and Markdown files (default: results/)")
+    args = ap.parse_args(argv)
+    os.environ["RNN_BOOK_QUICK"] = "1" if args.mode == "quick" else "0"
+    save = lambda recs: write(name, recs, checks, f"Chapter {chapter}: spread of the asserted numbers over seeds "
+                              "and threads", f"{prog} --mode quick|full --seeds ... --threads ...", args.out)
+    records = measure_grid(measure, args.seeds, args.threads, on_record=lambda r: save([r]))
+    paths = save(records)
+    print("wrote", *paths)
+    return paths

@@ -8,12 +8,10 @@ control, the GRU volatility forecaster) once per seed and thread count, and merg
 """
 from __future__ import annotations
 
-import argparse
-import os
 
 from ..settings import pick
 from . import stocks as S, volatility as V
-from .spread import Check, measure_grid, thresholds, write
+from .spread import Check, command, thresholds
 
 NAME = "ch06_spread"
 WINDOW = 20
@@ -72,16 +70,4 @@ def measure(seed: int) -> dict[str, float]:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m rnn_book stocks-spread", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mode", choices=("quick", "full"), required=True)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--out", default=None, help="folder for the JSON and Markdown files (default: results/)")
-    args = ap.parse_args(argv)
-    os.environ["RNN_BOOK_QUICK"] = "1" if args.mode == "quick" else "0"
-    save = lambda recs: write(NAME, recs, CHECKS, "Chapter 6: spread of the asserted numbers over seeds and threads",
-                              "python -m rnn_book stocks-spread --mode quick|full --seeds ... --threads ...", args.out)
-    records = measure_grid(measure, args.seeds, args.threads, on_record=lambda r: save([r]))
-    paths = save(records)
-    print("wrote", *paths)
-    return paths
+    return command(argv, NAME, "python -m rnn_book stocks-spread", 6, measure, CHECKS, __doc__)
