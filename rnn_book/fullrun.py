@@ -133,6 +133,8 @@ def run_chapter(path: Path, progress: Path, cell_timeout: float) -> dict:
                 break
     state["done"] = True
     save()
+    import nbformat
+    nbformat.write(nb, str(Path(progress).with_suffix(".ipynb")))   # every output, for reading the numbers later
     return state
 
 
@@ -262,13 +264,13 @@ def _worker_env(threads: int, mode: str) -> dict:
 
 
 def _order(chapters: list[Path], previous: Path) -> list[Path]:
-    """Longest first, by the wall times of a previous run when there is one (else by file size)."""
+    """Longest first, by the wall times of a previous run; a chapter it never timed goes first (by file size)."""
     times = {}
     try:
         times = {r["chapter"]: r["wall_seconds"] for r in json.loads(previous.read_text())["chapters"]}
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    return sorted(chapters, key=lambda p: (-times.get(p.stem, 0.0), -p.stat().st_size))
+    return sorted(chapters, key=lambda p: (p.stem in times, -times.get(p.stem, 0.0), -p.stat().st_size))
 
 
 def run(chapters: Sequence[Path], out: Path = DEFAULT_OUT, workers: int | None = None, threads: int = 1,
@@ -374,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict] | dict:
     p.add_argument("--deadline", type=float, help="seconds the whole run may take; unfinished chapters are recorded")
     p.add_argument("--mode", choices=("full", "quick"), default="full")
     p.add_argument("--out", default=str(DEFAULT_OUT), help=f"Markdown table (default {DEFAULT_OUT.relative_to(ROOT)})")
-    p.add_argument("--log-dir", help="folder for each chapter's progress record and log (default: a new temporary one)")
+    p.add_argument("--log-dir", help="folder for each chapter's progress record, log and executed notebook (default: a new temporary one)")
     p.add_argument("--chapters-dir", default=str(CHAPTERS), help="where the chapters are (default: chapters/)")
     p.add_argument("--readme", help="run nothing: rewrite this README's full-mode table from --out's .json")
     p.add_argument("--one", help=argparse.SUPPRESS)          # worker: run this one chapter

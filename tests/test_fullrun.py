@@ -85,6 +85,18 @@ def test_a_real_chapter_in_quick_mode(tmp_path):
     assert [(r["chapter"], r["status"], r["failed"]) for r in rows] == [("00_start_here", "passed", 0)]
     assert rows[0]["passed"] == rows[0]["cells"] > 0
     assert "quick mode (`RNN_BOOK_QUICK=1`)" in (tmp_path / "q.md").read_text()
+    import nbformat
+    executed = nbformat.read(str(tmp_path / "logs" / "00_start_here.ipynb"), as_version=4)
+    outputs = [c for c in executed.cells if c.cell_type == "code" and c.outputs]
+    assert outputs, "the executed chapter, with its outputs, is kept beside the log"
+
+
+def test_a_chapter_never_timed_runs_first(tmp_path):
+    chapters = fullrun.find_chapters(["00", "01", "02"])
+    previous = tmp_path / "prev.json"
+    previous.write_text(json.dumps({"chapters": [{"chapter": "00_start_here", "wall_seconds": 5.0},
+                                                 {"chapter": "01_rnn", "wall_seconds": 50.0}]}))
+    assert [p.stem for p in fullrun._order(chapters, previous)] == ["02_lstm", "01_rnn", "00_start_here"]
 
 
 def test_find_chapters_by_prefix_and_errors():
