@@ -401,3 +401,19 @@ def test_the_shipped_results_carry_what_chapter_8_reads(name):
     assert need <= set(study["meta"]), f"{name}: meta lacks {sorted(need - set(study['meta']))}"
     run_keys = {"task", "model", "T", "loss / baseline", "seed", "threads"} if name == "longrange" else {"measures"}
     assert all(run_keys <= set(r) for r in study["runs"]), f"{name}: a run lacks one of {sorted(run_keys)}"
+
+
+@pytest.mark.parametrize("name,quick", [("ch08_spread", False), ("ch08_spread_quick", True)])
+def test_every_committed_run_passes_the_chapters_thresholds(name, quick):
+    """A threshold set from one lucky seed fails here as soon as another recorded run misses it."""
+    th = S.thresholds(quick=quick)
+    assert not any(k.split(":")[0] in S.SEED_DEPENDENT for k in th), "seed-dependent results are asserted as rates"
+    bad = [f"seed {r['seed']}, {r['threads']} thread(s): {k} = {r['measures'].get(k)} must be {op} {level}"
+           for r in LR.load_results(name)["runs"] for k, (op, level) in th.items()
+           if k in r["measures"] and not S.passes(r["measures"][k], op, level)]
+    assert not bad, "a threshold no longer covers the measured spread:\n" + "\n".join(bad)
+
+
+def test_solved_runs_counts_a_rate():
+    runs = [{"measures": {"IRNN (ReLU, W_hh = I): loss / baseline": v}} for v in (0.08, 0.93, 1.04)] + [{"measures": {}}]
+    assert S.solved_runs(runs, "IRNN (ReLU, W_hh = I)") == (1, 3)

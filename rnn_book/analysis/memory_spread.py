@@ -147,7 +147,6 @@ THRESHOLDS = {
     "trained RNN: mean |∂ŷ/∂v| at the marked steps": ("<", 0.2, 0.2),
     "RNN (default init): loss / baseline": (">=", 0.9, 0.9),
     "RNN, orthogonal W_hh: loss / baseline": (">=", 0.9, 0.9),
-    "IRNN (ReLU, W_hh = I): loss / baseline": ("<", 0.5, 0.5),
     "LSTM, b_f = 0 (default): loss / baseline": ("<", 0.1, 0.1),
     "LSTM, b_f = 1: loss / baseline": ("<", 0.1, 0.1),
 }
@@ -157,6 +156,19 @@ def thresholds(quick: bool | None = None) -> dict:
     """{measure: (comparison, threshold)} for the mode that runs (or the one ``quick`` names)."""
     quick = settings.is_quick() if quick is None else quick
     return {name: (op, q if quick else f) for name, (op, f, q) in THRESHOLDS.items()}
+
+
+# A result that holds in some seeds and not in others is asserted as a rate over the spread study's
+# runs, never per run: the IRNN leaves the adding baseline in some seeds and not in others.
+SOLVED = 0.5                      # loss / baseline below this: the task is solved (the remedies' threshold)
+SEED_DEPENDENT = ("IRNN (ReLU, W_hh = I)",)
+
+
+def solved_runs(runs: list[dict], name: str) -> tuple[int, int]:
+    """(runs whose ``name: loss / baseline`` is below :data:`SOLVED`, runs that measured it)."""
+    values = [r["measures"].get(f"{name}: loss / baseline") for r in runs]
+    values = [v for v in values if v is not None]
+    return sum(v < SOLVED for v in values), len(values)
 
 
 OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal}
